@@ -1,1 +1,121 @@
-//! placeholder
+//! The end-to-end harness: the whole suite on ephemeral ports, on a fresh
+//! SQLite directory or a fresh PostgreSQL database, with typed clients.
+//!
+//! It lives here rather than in `earshot-kit` because starting the suite
+//! needs the service crates, which depend on the kit; the kit's `testing`
+//! feature supplies the parts (fresh storage, tokens) and this crate puts
+//! them together, as zero-to-production's `spawn_app()` does.
+//!
+//! Logs stay silent unless `TEST_LOG` is set.
+
+use std::time::Duration;
+
+use earshot::Suite;
+use earshot_kit::{
+    auth::Role,
+    config::{Config, ServiceKind},
+    testing::{self, Engine, TestStorage},
+};
+use tokio_util::sync::CancellationToken;
+use tonic::{
+    metadata::MetadataValue,
+    service::{Interceptor, interceptor::InterceptedService},
+    transport::Channel,
+};
+
+pub use earshot_kit::testing::Engine as TestEngine;
+
+/// A running suite and the storage behind it (removed on drop).
+pub struct TestSuite {
+    /// The suite.
+    pub suite: Suite,
+    /// Which engine it runs on.
+    pub engine: Engine,
+    // Dropped last: the suite must stop before its database goes.
+    _storage: TestStorage,
+}
+
+impl TestSuite {
+    /// Starts all four services on `engine`.
+    pub async fn start(engine: Engine) -> anyhow::Result<TestSuite> {
+        Self::start_with(engine, |_| {}).await
+    }
+
+    /// Starts all four services on `engine`, after `adjust` edits the
+    /// configuration.
+    pub async fn start_with(
+        engine: Engine,
+        adjust: impl FnOnce(&mut Config),
+    ) -> anyhow::Result<TestSuite> {
+        earshot_kit::telemetry::init_for_tests();
+        let storage = TestStorage::new(engine)
+            .await
+            .map_err(|e| anyhow::anyhow!("test storage: {e}"))?;
+        let mut config = Config {
+            data_dir: storage.dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.database.url = storage.postgres_url.clone();
+        config.database.max_connections = 4;
+        config.auth.hs256_secret = Some(testing::TEST_SECRET.into());
+        config.server.shutdown_grace = Duration::from_secs(2);
+        for kind in ServiceKind::ALL {
+            config.service_mut(kind).port = Some(0);
+        }
+        adjust(&mut config);
+        let suite = earshot::start(config, &ServiceKind::ALL, CancellationToken::new()).await?;
+        Ok(TestSuite {
+            suite,
+            engine,
+            _storage: storage,
+        })
+    }
+
+    /// A channel to a service.
+    pub async fn channel(&self, kind: ServiceKind) -> anyhow::Result<Channel> {
+        let url = self
+            .suite
+            .url(kind)
+            .ok_or_else(|| anyhow::anyhow!("{kind} is not running"))?;
+        Ok(Channel::from_shared(url)?.connect().await?)
+    }
+
+    /// A channel to a service whose calls carry `token`.
+    pub async fn authed(
+        &self,
+        kind: ServiceKind,
+        token: &str,
+    ) -> anyhow::Result<InterceptedService<Channel, Bearer>> {
+        let channel = self.channel(kind).await?;
+        Ok(InterceptedService::new(channel, Bearer::new(token)?))
+    }
+
+    /// A token for `subject` of `tenant` with `roles`.
+    pub fn token(&self, tenant: &str, subject: &str, roles: &[Role]) -> String {
+        testing::token(tenant, subject, roles)
+    }
+
+    /// Stops the suite and waits for it.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        self.suite.stop().await?;
+        Ok(())
+    }
+}
+
+/// Adds `authorization: Bearer <token>` to every call.
+#[derive(Clone)]
+pub struct Bearer(MetadataValue<tonic::metadata::Ascii>);
+
+impl Bearer {
+    /// An interceptor presenting `token`.
+    pub fn new(token: &str) -> anyhow::Result<Bearer> {
+        Ok(Bearer(format!("Bearer {token}").parse()?))
+    }
+}
+
+impl Interceptor for Bearer {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
+        req.metadata_mut().insert("authorization", self.0.clone());
+        Ok(req)
+    }
+}

@@ -1,0 +1,9 @@
+CREATE TABLE things (
+    tenant_id TEXT NOT NULL,
+    id TEXT NOT NULL,
+    flag BOOLEAN NOT NULL,
+    score DOUBLE PRECISION,
+    at_ms BIGINT NOT NULL,
+    blob BLOB,
+    PRIMARY KEY (tenant_id, id)
+);

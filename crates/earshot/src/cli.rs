@@ -1,0 +1,311 @@
+//! Command-line interface of the `earshot` binary.
+
+use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use earshot_kit::{
+    auth::{Role, TokenRequest, keys_from_config},
+    config::{Config, LogFormat, Overrides, ServiceKind},
+    error::Error,
+    shutdown, telemetry,
+};
+
+/// Earshot: quality monitoring for contact centers.
+#[derive(Debug, Parser)]
+#[command(name = "earshot", version, about, long_about = None)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Config file (TOML). Default: ./earshot.toml when it exists.
+    #[arg(long, global = true, env = "EARSHOT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Data directory for the embedded SQLite databases and token secret.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (one schema per service) instead of embedded SQLite.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, global = true)]
+    host: Option<IpAddr>,
+    /// Log format.
+    #[arg(long, global = true, value_enum)]
+    log_format: Option<LogFormatArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormatArg {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the services (all four by default), each on its own port.
+    Serve {
+        /// Which services to run, comma-separated
+        /// (sampling,scoring,calibration,reporting).
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "sampling,scoring,calibration,reporting"
+        )]
+        services: Vec<ServiceKind>,
+    },
+    /// Apply database migrations and exit.
+    Migrate {
+        /// Which services' databases, comma-separated.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "sampling,scoring,calibration,reporting"
+        )]
+        services: Vec<ServiceKind>,
+    },
+    /// Mint a bearer token signed with the embedded HS256 secret, for
+    /// development and for the command-line client.
+    Token {
+        /// The tenant the token is for.
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        /// The subject: user id (agent, evaluator ...) or integration id.
+        #[arg(long, default_value = "admin")]
+        subject: String,
+        /// Roles to grant (repeat the flag): admin, qa_manager, evaluator,
+        /// supervisor, agent, integration.
+        #[arg(long = "role", default_value = "admin", value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// For supervisors: teams they may see (repeat the flag).
+        #[arg(long = "team")]
+        teams: Vec<String>,
+        /// How long the token is valid, e.g. 12h, 7d.
+        #[arg(long, default_value = "24h", value_parser = humantime_duration)]
+        ttl: Duration,
+    },
+    /// Print the configuration in effect (defaults, file, environment, flags).
+    Config,
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    match Role::parse(s) {
+        Some(Role::Service) => Err("the service role is for Earshot's own services".into()),
+        Some(r) => Ok(r),
+        None => Err(format!(
+            "unknown role {s:?}; expected admin, qa_manager, evaluator, supervisor, agent or integration"
+        )),
+    }
+}
+
+fn humantime_duration(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err("must be longer than zero".into());
+    }
+    Ok(d)
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("{s:?} needs a unit: s, m, h or d"))?;
+    let (n, unit) = s.split_at(split);
+    let n: u64 = n.parse().map_err(|_| format!("{s:?} is not a duration"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        "d" => n.saturating_mul(86_400),
+        _ => return Err(format!("{s:?}: unit must be s, m, h or d")),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+impl Cli {
+    /// Runs the command; the exit code says how it went.
+    pub async fn run(self) -> ExitCode {
+        let overrides = Overrides {
+            data_dir: self.global.data_dir.clone(),
+            database_url: self.global.database_url.clone(),
+            host: self.global.host,
+            log_format: self.global.log_format.map(|f| match f {
+                LogFormatArg::Human => LogFormat::Human,
+                LogFormatArg::Json => LogFormat::Json,
+            }),
+        };
+        let config = match Config::load(self.global.config.as_deref(), &overrides) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("earshot: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        telemetry::init(&config.log);
+        match self.command {
+            Command::Serve { services } => serve(config, &services).await,
+            Command::Migrate { services } => match crate::migrate(&config, &services).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e),
+            },
+            Command::Token {
+                tenant,
+                subject,
+                roles,
+                teams,
+                ttl,
+            } => token(&config, tenant, subject, roles, teams, ttl),
+            Command::Config => match toml_string(&config) {
+                Ok(s) => {
+                    print!("{s}");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(&e),
+            },
+        }
+    }
+}
+
+fn toml_string(config: &Config) -> Result<String, Error> {
+    // Render through JSON to keep the dependency list short; TOML readers
+    // accept the same keys.
+    let value = serde_json::to_value(config).map_err(Error::internal)?;
+    let mut out = String::new();
+    render_toml(&value, "", &mut out);
+    Ok(out)
+}
+
+fn render_toml(value: &serde_json::Value, path: &str, out: &mut String) {
+    use serde_json::Value;
+    let Value::Object(map) = value else { return };
+    for (k, v) in map {
+        match v {
+            Value::Object(_) => {}
+            Value::Null => out.push_str(&format!("# {k} = (unset)\n")),
+            other => out.push_str(&format!("{k} = {other}\n")),
+        }
+    }
+    for (k, v) in map {
+        if let Value::Object(_) = v {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            out.push_str(&format!("\n[{p}]\n"));
+            render_toml(v, &p, out);
+        }
+    }
+}
+
+async fn serve(config: Config, services: &[ServiceKind]) -> ExitCode {
+    let shutdown = shutdown::on_signal();
+    let suite = match crate::start(config, services, shutdown).await {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    for (kind, addr) in &suite.addrs {
+        eprintln!("earshot: {kind:<11} listening on {addr}");
+    }
+    if suite.issuer.is_some() {
+        eprintln!(
+            "earshot: mint a token with `earshot token --tenant demo --role admin`; stop with Ctrl-C"
+        );
+    }
+    match suite.wait().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn token(
+    config: &Config,
+    tenant: String,
+    subject: String,
+    roles: Vec<Role>,
+    teams: Vec<String>,
+    ttl: Duration,
+) -> ExitCode {
+    let issuer = match keys_from_config(config) {
+        Ok((_, Some(issuer))) => issuer,
+        Ok((_, None)) => {
+            eprintln!(
+                "earshot: tokens are verified with RS256 here; ask your identity provider for one"
+            );
+            return ExitCode::from(2);
+        }
+        Err(e) => return fail(&e),
+    };
+    if tenant.trim().is_empty() || tenant == earshot_kit::auth::SYSTEM_TENANT {
+        eprintln!("earshot: --tenant must name a tenant");
+        return ExitCode::from(2);
+    }
+    match issuer.mint(&TokenRequest {
+        tenant,
+        subject,
+        roles,
+        teams,
+        ttl,
+    }) {
+        Ok(t) => {
+            println!("{t}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// Prints one line for `e` and returns a failing exit code.
+pub fn fail(e: &Error) -> ExitCode {
+    let msg = match e {
+        Error::Unavailable(m) | Error::Internal(m) => m.clone(),
+        other => other.to_string(),
+    };
+    eprintln!("earshot: {}", msg.replace('\n', " "));
+    ExitCode::FAILURE
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s").unwrap(), Duration::from_secs(90));
+        assert_eq!(
+            parse_duration("7d").unwrap(),
+            Duration::from_secs(7 * 86_400)
+        );
+        assert!(parse_duration("7").is_err());
+        assert!(parse_duration("7w").is_err());
+        assert!(humantime_duration("0h").is_err());
+    }
+
+    #[test]
+    fn roles() {
+        assert_eq!(parse_role("qa_manager").unwrap(), Role::QaManager);
+        assert!(parse_role("service").is_err());
+        assert!(parse_role("root").is_err());
+    }
+
+    #[test]
+    fn cli_parses() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+        let cli =
+            Cli::try_parse_from(["earshot", "serve", "--services", "sampling,scoring"]).unwrap();
+        match cli.command {
+            Command::Serve { services } => {
+                assert_eq!(services, [ServiceKind::Sampling, ServiceKind::Scoring])
+            }
+            _ => panic!("wrong command"),
+        }
+        assert!(Cli::try_parse_from(["earshot", "serve", "--services", "billing"]).is_err());
+    }
+}
