@@ -84,16 +84,15 @@ async fn one_query_text_serves_both_engines() {
         assert_eq!(rows[1].score, None);
 
         // Aggregates decode the same way on both engines when cast.
-        let (n, total): (i64, Option<f64>) =
-            with_pool!(db.read(), |p| {
-                sqlx::query_as(
+        let (n, total): (i64, Option<f64>) = with_pool!(db.read(), |p| {
+            sqlx::query_as(
             "SELECT COUNT(*), CAST(SUM(score) AS DOUBLE PRECISION) FROM things WHERE tenant_id = $1"
         )
         .bind(acme.id())
         .fetch_one(p)
         .await
-            })
-            .unwrap();
+        })
+        .unwrap();
         assert_eq!((n, total), (2, Some(87.5)));
 
         // A transaction dropped without commit changes nothing.
