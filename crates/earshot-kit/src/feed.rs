@@ -301,3 +301,54 @@ pub fn batch_size(requested: i32) -> Result<i64> {
         n => Ok(i64::from(n.min(5_000))),
     }
 }
+
+/// The response stream of a service's `StreamEvents`.
+pub type ResponseStream<R> =
+    Pin<Box<dyn Stream<Item = std::result::Result<R, tonic::Status>> + Send>>;
+
+/// Serves a `StreamEvents` call: the caller's own tenant's events, or every
+/// tenant's for the system identity. `build` turns each batch into the
+/// service's response message (decode payloads with [`decode`]).
+pub fn serve<R: Send + 'static>(
+    db: Db,
+    caller: &crate::auth::Caller,
+    after_sequence: i64,
+    follow_on: bool,
+    max_batch_size: i32,
+    shutdown: CancellationToken,
+    build: impl Fn(Batch) -> Result<R> + Send + 'static,
+) -> Result<ResponseStream<R>> {
+    use futures::StreamExt as _;
+    if after_sequence < 0 {
+        return Err(Error::invalid("after_sequence", "must not be negative"));
+    }
+    let batch_size = batch_size(max_batch_size)?;
+    let scope = if caller.is_system() {
+        Scope::AllTenants
+    } else {
+        Scope::Tenant(caller.tenant().clone())
+    };
+    let stream = follow(
+        db,
+        scope,
+        FollowOptions {
+            after: after_sequence,
+            follow: follow_on,
+            batch_size,
+            poll_interval: Duration::from_millis(250),
+        },
+        shutdown,
+    )
+    .map(move |r| r.and_then(&build).map_err(Error::into_status));
+    Ok(Box::pin(stream))
+}
+
+/// Decodes a stored payload as the service's event message.
+pub fn decode<E: prost::Message + Default>(event: &StoredEvent) -> Result<E> {
+    E::decode(event.payload.as_slice()).map_err(|e| {
+        Error::internal(format!(
+            "feed event {} ({}) does not decode: {e}",
+            event.sequence, event.event_type
+        ))
+    })
+}
