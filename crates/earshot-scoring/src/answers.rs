@@ -286,7 +286,10 @@ pub(crate) fn check_applicability(
                         ..
                     }))
                 )
-        }) && cs.questions.clone().any(|flat| visibility.question_visible(flat));
+        }) && cs
+            .questions
+            .clone()
+            .any(|flat| visibility.question_visible(flat));
         let section_na_ok = section.not_applicable_allowed && all_na;
         for flat in cs.questions.clone() {
             if !visibility.question_visible(flat) {

@@ -40,10 +40,7 @@ pub(crate) fn resolve(sc: &ValidScorecard, slots: &[Option<Accepted>]) -> Visibi
         questions: vec![false; sc.question_count()],
     };
     for (si, cs) in sc.compiled_sections().iter().enumerate() {
-        let shown = cs
-            .visible_when
-            .as_ref()
-            .is_none_or(|c| holds(c, &v, slots));
+        let shown = cs.visible_when.as_ref().is_none_or(|c| holds(c, &v, slots));
         if let Some(s) = v.sections.get_mut(si) {
             *s = shown;
         }

@@ -259,7 +259,9 @@ pub fn score_answers(sc: &ValidScorecard, answers: &[Answer]) -> Scored {
         Some(t) => !zero_evaluation && !fail_evaluation && t >= def.pass_mark,
         None => false,
     };
-    let band = total.and_then(|t| band_of(&def.bands, t)).map(str::to_owned);
+    let band = total
+        .and_then(|t| band_of(&def.bands, t))
+        .map(str::to_owned);
 
     let sections = def
         .sections
@@ -324,4 +326,20 @@ pub fn band_of(bands: &[ScoreBand], score: f64) -> Option<&str> {
                 || (b.max_score >= 100.0 && score >= 100.0 && b.min_score <= score)
         })
         .map(|b| b.name.as_str())
+}
+
+/// Scores answers that are to be stored (submit, re-score): refuses with
+/// every problem unless the set is complete and clean.
+pub fn score_for_submit(
+    sc: &ValidScorecard,
+    answers: &[Answer],
+) -> Result<ScoreResult, crate::error::ScoringError> {
+    let scored = score_answers(sc, answers);
+    if scored.problems.is_empty() {
+        Ok(scored.result)
+    } else {
+        Err(crate::error::ScoringError::IncompleteAnswers(
+            scored.problems,
+        ))
+    }
 }

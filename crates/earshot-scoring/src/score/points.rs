@@ -29,9 +29,10 @@ fn raw(kind: &CompiledKind, value: Resolved) -> Option<(f64, f64)> {
         (CompiledKind::YesNo { pass_answer }, Resolved::Yes(b)) => {
             Some((if b == *pass_answer { 1.0 } else { 0.0 }, 1.0))
         }
-        (CompiledKind::Scale { min, max, .. }, Resolved::Scale(v)) => {
-            Some((f64::from(v) - f64::from(*min), f64::from(*max) - f64::from(*min)))
-        }
+        (CompiledKind::Scale { min, max, .. }, Resolved::Scale(v)) => Some((
+            f64::from(v) - f64::from(*min),
+            f64::from(*max) - f64::from(*min),
+        )),
         (CompiledKind::Choice { points, best }, Resolved::Option(i)) => {
             points.get(i).map(|p| (*p, *best))
         }
@@ -50,7 +51,7 @@ pub(crate) fn points(
     let (got, best) = raw(kind, value)?;
     // Validation guarantees best > 0 (scale max > min; some option positive)
     // and 0 <= got <= best; clamp anyway so no input can leave the range.
-    if !(best > 0.0) {
+    if best.is_nan() || best <= 0.0 {
         return None;
     }
     let got = got.clamp(0.0, best);

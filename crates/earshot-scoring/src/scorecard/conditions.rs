@@ -47,7 +47,10 @@ pub(crate) enum CompiledExpected {
     Scale(i32, i32),
 }
 
-type Conditions = (Vec<Option<CompiledCondition>>, Vec<Option<CompiledCondition>>);
+type Conditions = (
+    Vec<Option<CompiledCondition>>,
+    Vec<Option<CompiledCondition>>,
+);
 
 /// Checks every condition; returns the compiled conditions per section and
 /// per flat question (meaningful only when no violation was pushed).
@@ -129,7 +132,10 @@ fn check_condition(
 ) -> Option<CompiledCondition> {
     let mut ok = true;
     if cond.predicates.is_empty() {
-        c.push(format!("{f}.predicates"), "a condition needs at least one predicate");
+        c.push(
+            format!("{f}.predicates"),
+            "a condition needs at least one predicate",
+        );
         ok = false;
     }
     if cond.predicates.len() > MAX_PREDICATES {
@@ -164,14 +170,20 @@ fn check_predicate(
 ) -> Option<CompiledPredicate> {
     let qf = format!("{pf}.question_id");
     let Some(&target) = index.get(&p.question_id) else {
-        c.push(qf, format!("refers to unknown question '{}'", p.question_id));
+        c.push(
+            qf,
+            format!("refers to unknown question '{}'", p.question_id),
+        );
         return None;
     };
     let &(tsi, tqi) = place.get(target)?;
     let mut ok = true;
     match owner {
         Owner::Question { flat } if target == flat => {
-            c.push(&qf, "a question's condition cannot refer to the question itself (a cycle)");
+            c.push(
+                &qf,
+                "a question's condition cannot refer to the question itself (a cycle)",
+            );
             ok = false;
         }
         Owner::Question { flat } if target > flat => {

@@ -262,10 +262,7 @@ fn check_bands(bands: &[ScoreBand], c: &mut Collector) {
             c.push(format!("{f}.max_score"), "must be a number from 0 to 100");
         }
         if min_ok && max_ok && b.min_score >= b.max_score {
-            c.push(
-                format!("{f}.max_score"),
-                "must be greater than min_score",
-            );
+            c.push(format!("{f}.max_score"), "must be greater than min_score");
         }
         well_formed &= min_ok && max_ok && b.min_score < b.max_score;
     }
@@ -342,7 +339,10 @@ fn check_structure(
     }
     let total: usize = d.sections.iter().map(|s| s.questions.len()).sum();
     if total > MAX_QUESTIONS {
-        c.push("sections", format!("at most {MAX_QUESTIONS} questions in all"));
+        c.push(
+            "sections",
+            format!("at most {MAX_QUESTIONS} questions in all"),
+        );
     }
 
     // One namespace for section and question ids: the first use wins.
@@ -360,7 +360,10 @@ fn check_structure(
         let _ = check_weight(c, &format!("{f}.weight"), s.weight);
         any_section_weight |= s.weight.is_finite() && s.weight > 0.0;
         if s.questions.is_empty() {
-            c.push(format!("{f}.questions"), "a section needs at least one question");
+            c.push(
+                format!("{f}.questions"),
+                "a section needs at least one question",
+            );
         }
         let start = flat.len();
         let mut any_question_weight = false;
@@ -405,7 +408,10 @@ fn check_id<'a>(
         return false;
     }
     if let Some(first) = seen.get(id) {
-        c.push(field, format!("duplicate id '{id}' (first used at {first})"));
+        c.push(
+            field,
+            format!("duplicate id '{id}' (first used at {first})"),
+        );
         return false;
     }
     seen.insert(id, field.to_owned());
@@ -421,7 +427,10 @@ fn check_question(c: &mut Collector, f: &str, q: &Question) -> Option<CompiledKi
     let _: FailureConsequence = q.on_failure;
     match &q.kind {
         None => {
-            c.push(format!("{f}.kind"), "a question needs a kind (yes_no, scale or choice)");
+            c.push(
+                format!("{f}.kind"),
+                "a question needs a kind (yes_no, scale or choice)",
+            );
             None
         }
         Some(QuestionKind::YesNo { pass_answer }) => Some(CompiledKind::YesNo {
@@ -472,11 +481,17 @@ fn check_scale(
 fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<CompiledKind> {
     let mut ok = true;
     if options.len() < 2 {
-        c.push(format!("{f}.kind.options"), "a choice needs at least 2 options");
+        c.push(
+            format!("{f}.kind.options"),
+            "a choice needs at least 2 options",
+        );
         ok = false;
     }
     if options.len() > MAX_OPTIONS {
-        c.push(format!("{f}.kind.options"), format!("at most {MAX_OPTIONS} options"));
+        c.push(
+            format!("{f}.kind.options"),
+            format!("at most {MAX_OPTIONS} options"),
+        );
         ok = false;
     }
     let mut seen: HashMap<&str, usize> = HashMap::new();
@@ -492,7 +507,10 @@ fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<
         } else if let Some(first) = seen.insert(o.id.as_str(), oi) {
             c.push(
                 format!("{of}.id"),
-                format!("duplicate option id '{}' (first used at options[{first}])", o.id),
+                format!(
+                    "duplicate option id '{}' (first used at options[{first}])",
+                    o.id
+                ),
             );
             ok = false;
         }
