@@ -204,9 +204,11 @@ pub struct AnswerPredicate {
     pub expected: Option<ExpectedAnswer>,
 }
 
-/// The answer a predicate expects.
+/// The answer a predicate expects. In documents it is written like the proto
+/// oneof: exactly one of `yes`, `option_id` or `scale_range`
+/// (`expected: { option_id: partial }`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case", deny_unknown_fields)]
+#[serde(try_from = "ExpectedDoc", into = "ExpectedDoc")]
 pub enum ExpectedAnswer {
     /// A yes/no answer.
     Yes(bool),
@@ -219,6 +221,60 @@ pub enum ExpectedAnswer {
         /// Highest matching value.
         max: i32,
     },
+}
+
+/// The document form of [`ExpectedAnswer`] (YAML has no friendly enum form).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectedDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    yes: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    option_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scale_range: Option<ScaleRangeDoc>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScaleRangeDoc {
+    min: i32,
+    max: i32,
+}
+
+impl TryFrom<ExpectedDoc> for ExpectedAnswer {
+    type Error = &'static str;
+
+    fn try_from(d: ExpectedDoc) -> Result<Self, Self::Error> {
+        match (d.yes, d.option_id, d.scale_range) {
+            (Some(b), None, None) => Ok(Self::Yes(b)),
+            (None, Some(o), None) => Ok(Self::OptionId(o)),
+            (None, None, Some(r)) => Ok(Self::ScaleRange {
+                min: r.min,
+                max: r.max,
+            }),
+            _ => Err("set exactly one of `yes`, `option_id` or `scale_range`"),
+        }
+    }
+}
+
+impl From<ExpectedAnswer> for ExpectedDoc {
+    fn from(e: ExpectedAnswer) -> Self {
+        match e {
+            ExpectedAnswer::Yes(b) => Self {
+                yes: Some(b),
+                ..Self::default()
+            },
+            ExpectedAnswer::OptionId(o) => Self {
+                option_id: Some(o),
+                ..Self::default()
+            },
+            ExpectedAnswer::ScaleRange { min, max } => Self {
+                scale_range: Some(ScaleRangeDoc { min, max }),
+                ..Self::default()
+            },
+        }
+    }
 }
 
 fn one() -> f64 {
