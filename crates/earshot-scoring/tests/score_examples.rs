@@ -320,3 +320,64 @@ sections:
     assert_score("total", r.total, Some(12.5));
     assert_eq!(r.critical_failures.len(), 2);
 }
+
+#[test]
+fn any_and_all_conditions_and_scale_ranges() {
+    let sc = card(
+        r#"
+name: Any
+pass_mark: 0
+sections:
+  - id: s
+    title: S
+    questions:
+      - { id: mood, text: Mood, weight: 0, kind: { type: scale, min: 1, max: 5 } }
+      - { id: angry, text: Angry?, weight: 0, kind: { type: yes_no } }
+      - id: calm
+        text: De-escalated?
+        kind: { type: yes_no }
+        visible_when:
+          operation: any
+          predicates:
+            - { question_id: mood, expected: { scale_range: { min: 1, max: 2 } } }
+            - { question_id: angry, expected: { yes: true } }
+      - id: both
+        text: Escalated to a supervisor?
+        kind: { type: yes_no }
+        visible_when:
+          predicates:
+            - { question_id: mood, expected: { scale_range: { min: 1, max: 2 } } }
+            - { question_id: angry, expected: { yes: true } }
+      - { id: r, text: Resolved?, kind: { type: yes_no } }
+"#,
+    );
+    let status = |spec: &str| {
+        score_answers(&sc, &answers(spec))
+            .result
+            .questions
+            .iter()
+            .map(|q| q.status)
+            .collect::<Vec<_>>()
+    };
+    use QuestionStatus::{Answered as A, Hidden as H};
+    assert_eq!(
+        status("mood=4 angry=no calm=no both=no r=yes"),
+        [A, A, H, H, A]
+    );
+    assert_eq!(
+        status("mood=2 angry=no calm=no both=no r=yes"),
+        [A, A, A, H, A]
+    );
+    assert_eq!(
+        status("mood=5 angry=yes calm=no both=no r=yes"),
+        [A, A, A, H, A]
+    );
+    assert_eq!(
+        status("mood=1 angry=yes calm=no both=no r=yes"),
+        [A, A, A, A, A]
+    );
+    // An N/A or missing trigger matches nothing; the missing one is reported.
+    let scored = score_answers(&sc, &answers("angry=no calm=no r=yes"));
+    assert_eq!(scored.result.questions[2].status, H);
+    assert_eq!(scored.problems.len(), 1);
+}

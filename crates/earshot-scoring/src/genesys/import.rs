@@ -324,3 +324,36 @@ fn non_empty(s: Option<&str>, fallback: &str) -> String {
         _ => fallback.to_owned(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answer_paths() {
+        assert_eq!(
+            parse_path("/form/questionGroup/2/question/0/answer/1", 0),
+            Some((2, 0, 1))
+        );
+        assert_eq!(parse_path("../question/3/answer/0", 5), Some((5, 3, 0)));
+        for bad in [
+            "",
+            "/form/questionGroup/x/question/0/answer/1",
+            "/form/questionGroup/1/question/0",
+            "form/questionGroup/1/question/0/answer/1",
+            "../question/-1/answer/0",
+            "/form/questionGroup/1/question/0/answer/1/extra",
+        ] {
+            assert_eq!(parse_path(bad, 0), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn ids_are_kept_when_valid_and_unique() {
+        let mut used = HashSet::new();
+        assert_eq!(pick_id(Some("abc-1"), "g0".into(), &mut used), "abc-1");
+        assert_eq!(pick_id(Some("abc-1"), "g1".into(), &mut used), "g1");
+        assert_eq!(pick_id(Some("has space"), "g2".into(), &mut used), "g2");
+        assert_eq!(pick_id(None, "g2".into(), &mut used), "g2_2");
+    }
+}

@@ -343,3 +343,38 @@ pub fn score_for_submit(
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn percent_clamps_rounds_and_never_returns_nan() {
+        assert_eq!(percent(0.7), 70.0);
+        assert_eq!(percent(2.0 / 3.0), 66.666666667);
+        assert_eq!(percent(-0.5), 0.0);
+        assert_eq!(percent(1.5), 100.0);
+        assert_eq!(percent(f64::NAN), 0.0);
+        assert_eq!(percent(f64::INFINITY), 100.0);
+    }
+
+    fn band(name: &str, min: f64, max: f64) -> ScoreBand {
+        ScoreBand {
+            name: name.into(),
+            min_score: min,
+            max_score: max,
+        }
+    }
+
+    #[test]
+    fn bands_are_half_open_except_at_100() {
+        let bands = [band("low", 0.0, 50.0), band("high", 50.0, 100.0)];
+        assert_eq!(band_of(&bands, 0.0), Some("low"));
+        assert_eq!(band_of(&bands, 49.999999999), Some("low"));
+        assert_eq!(band_of(&bands, 50.0), Some("high"));
+        assert_eq!(band_of(&bands, 100.0), Some("high"));
+        assert_eq!(band_of(&[], 10.0), None);
+    }
+}

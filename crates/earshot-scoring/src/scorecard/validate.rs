@@ -536,3 +536,18 @@ fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<
     }
     ok.then_some(CompiledKind::Choice { points, best })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        for ok in ["a", "Q1", "greet-yes", "g0.q1_a2", &"x".repeat(64)] {
+            assert!(is_valid_id(ok), "{ok}");
+        }
+        for bad in ["", "a b", "é", "a/b", &"x".repeat(65)] {
+            assert!(!is_valid_id(bad), "{bad}");
+        }
+    }
+}
