@@ -7,9 +7,9 @@
 //! score and every problem at once. Submit requires an empty problem list.
 //!
 //! Two passes, because some rules depend on which questions are visible:
-//! 1. [`accept`] (structure): unknown question, duplicate answer, missing
+//! 1. `accept` (structure): unknown question, duplicate answer, missing
 //!    value, wrong kind, scale out of range, unknown option, comment too long;
-//! 2. [`check_applicability`] (after [`crate::visibility`]): answers to hidden
+//! 2. `check_applicability` (after [`crate::visibility`]): answers to hidden
 //!    questions are ignored; N/A where not allowed; a visible question with no
 //!    answer; a failed answer without a required comment.
 

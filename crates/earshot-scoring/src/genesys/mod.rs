@@ -1,5 +1,5 @@
 //! Genesys Cloud evaluation forms: the document ([`form`]) and its mapping
-//! onto an Earshot scorecard ([`import`]). Scoring such a scorecard "as
+//! onto an Earshot scorecard ([`mod@import`]). Scoring such a scorecard "as
 //! Genesys documents it" is [`crate::score::genesys`].
 
 pub mod form;
