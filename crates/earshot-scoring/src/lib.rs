@@ -64,6 +64,7 @@ use earshot_kit::{
     db::Migrations,
     server::{BuildFuture, ServiceContext, ServiceSpec},
 };
+use earshot_proto::scoring::v1::scoring_service_server::{self, ScoringServiceServer};
 
 static SQLITE: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -72,7 +73,7 @@ static POSTGRES: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub fn spec() -> ServiceSpec {
     ServiceSpec {
         kind: ServiceKind::Scoring,
-        service_names: &[],
+        service_names: &[scoring_service_server::SERVICE_NAME],
         migrations: Migrations {
             sqlite: &SQLITE,
             postgres: &POSTGRES,
@@ -81,6 +82,17 @@ pub fn spec() -> ServiceSpec {
     }
 }
 
-fn build(_ctx: ServiceContext) -> BuildFuture {
-    Box::pin(async move { Ok(tonic::service::Routes::default()) })
+fn build(ctx: ServiceContext) -> BuildFuture {
+    Box::pin(async move {
+        let server =
+            ScoringServiceServer::new(Unbuilt).max_decoding_message_size(ctx.max_message_bytes());
+        Ok(tonic::service::Routes::new(server))
+    })
 }
+
+/// Until the service is built every RPC answers UNIMPLEMENTED (the
+/// generated default stubs), never fake data.
+struct Unbuilt;
+
+#[tonic::async_trait]
+impl scoring_service_server::ScoringService for Unbuilt {}
