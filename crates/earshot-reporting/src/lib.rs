@@ -1,3 +1,4 @@
 //! placeholder
+pub mod significance;
 pub mod stats;
 pub mod validation;
