@@ -1,5 +1,7 @@
 //! placeholder
 pub mod calendar;
+pub mod dimension;
+pub mod facts;
 pub mod significance;
 pub mod stats;
 pub mod validation;

@@ -305,8 +305,14 @@ pub fn t_cdf(t: f64, df: f64) -> f64 {
     if df > T_NORMAL_DF {
         return normal_cdf(t);
     }
-    let x = df / (df + t * t);
-    let tail = 0.5 * beta_inc(0.5 * df, 0.5, x);
+    let t2 = t * t;
+    if t2 < df {
+        // Near the centre 1 - df/(df+t²) would lose its digits; use the
+        // complementary form P(|T| < |t|) = I_{t²/(df+t²)}(1/2, df/2).
+        let inner = 0.5 * beta_inc(0.5, 0.5 * df, t2 / (df + t2));
+        return if t > 0.0 { 0.5 + inner } else { 0.5 - inner };
+    }
+    let tail = 0.5 * beta_inc(0.5 * df, 0.5, df / (df + t2));
     if t > 0.0 { 1.0 - tail } else { tail }
 }
 
@@ -322,7 +328,11 @@ pub fn t_two_sided_p(t: f64, df: f64) -> f64 {
     if df > T_NORMAL_DF {
         return normal_two_sided_p(t);
     }
-    beta_inc(0.5 * df, 0.5, df / (df + t * t)).clamp(0.0, 1.0)
+    let t2 = t * t;
+    if t2 < df {
+        return (1.0 - beta_inc(0.5, 0.5 * df, t2 / (df + t2))).clamp(0.0, 1.0);
+    }
+    beta_inc(0.5 * df, 0.5, df / (df + t2)).clamp(0.0, 1.0)
 }
 
 /// Student-t density.
