@@ -77,7 +77,10 @@ impl DateRange {
     /// Validates a range (field names as in `DateRange` of the contract).
     pub fn new(start: NaiveDate, end: NaiveDate) -> Result<Self, Violations> {
         if end < start {
-            return Err(Violations::one("end_date", "must be on or after start_date"));
+            return Err(Violations::one(
+                "end_date",
+                "must be on or after start_date",
+            ));
         }
         let days = (end - start).num_days() + 1;
         if days > MAX_RANGE_DAYS {
@@ -93,7 +96,10 @@ impl DateRange {
     /// the caller); still never panics.
     fn raw(start: NaiveDate, end: NaiveDate) -> Self {
         if end < start {
-            DateRange { start: end, end: start }
+            DateRange {
+                start: end,
+                end: start,
+            }
         } else {
             DateRange { start, end }
         }
@@ -161,11 +167,13 @@ pub enum Preset {
 }
 
 fn days_before(date: NaiveDate, n: u64) -> NaiveDate {
-    date.checked_sub_days(Days::new(n)).unwrap_or(NaiveDate::MIN)
+    date.checked_sub_days(Days::new(n))
+        .unwrap_or(NaiveDate::MIN)
 }
 
 fn days_after(date: NaiveDate, n: u64) -> NaiveDate {
-    date.checked_add_days(Days::new(n)).unwrap_or(NaiveDate::MAX)
+    date.checked_add_days(Days::new(n))
+        .unwrap_or(NaiveDate::MAX)
 }
 
 /// Resolves a preset against `today` (the tenant's local date).
@@ -248,7 +256,11 @@ pub fn bucket_start(date: NaiveDate, g: Granularity) -> NaiveDate {
 
 /// The first day of the bucket after the one starting at `start`.
 pub fn next_bucket_start(start: NaiveDate, g: Granularity) -> NaiveDate {
-    let plus_months = |m: u32| start.checked_add_months(Months::new(m)).unwrap_or(NaiveDate::MAX);
+    let plus_months = |m: u32| {
+        start
+            .checked_add_months(Months::new(m))
+            .unwrap_or(NaiveDate::MAX)
+    };
     match g {
         Granularity::Day => days_after(start, 1),
         Granularity::Week => days_after(start, 7),
@@ -278,14 +290,20 @@ pub struct Bucket {
 
 /// The calendar buckets of `g` overlapping `range`, oldest first, or an
 /// error naming how many there would be when more than `max_buckets`.
-pub fn buckets(range: DateRange, g: Granularity, max_buckets: usize) -> Result<Vec<Bucket>, Violations> {
+pub fn buckets(
+    range: DateRange,
+    g: Granularity,
+    max_buckets: usize,
+) -> Result<Vec<Bucket>, Violations> {
     let mut out = Vec::new();
     let mut start = bucket_start(range.start, g);
     while start <= range.end {
         if out.len() >= max_buckets {
             return Err(Violations::one(
                 "granularity",
-                format!("the period has more than {max_buckets} buckets; choose a coarser granularity"),
+                format!(
+                    "the period has more than {max_buckets} buckets; choose a coarser granularity"
+                ),
             ));
         }
         let next = next_bucket_start(start, g);
@@ -319,7 +337,10 @@ pub enum Baseline {
 pub fn baseline(range: DateRange, kind: Baseline) -> DateRange {
     match kind {
         Baseline::SamePeriodLastYear => {
-            let back = |d: NaiveDate| d.checked_sub_months(Months::new(12)).unwrap_or(NaiveDate::MIN);
+            let back = |d: NaiveDate| {
+                d.checked_sub_months(Months::new(12))
+                    .unwrap_or(NaiveDate::MIN)
+            };
             DateRange::raw(back(range.start), back(range.end))
         }
         Baseline::PreviousPeriod => {
@@ -333,7 +354,10 @@ pub fn baseline(range: DateRange, kind: Baseline) -> DateRange {
                         Granularity::Quarter => 3,
                         _ => 1,
                     };
-                    let span = months_between(range.start, next_bucket_start(bucket_start(range.end, g), g));
+                    let span = months_between(
+                        range.start,
+                        next_bucket_start(bucket_start(range.end, g), g),
+                    );
                     if span > months {
                         let start = range
                             .start
@@ -387,7 +411,10 @@ mod tests {
         assert!(DateRange::new(d(2026, 1, 2), d(2026, 1, 1)).is_err());
         assert!(DateRange::new(d(2016, 1, 1), d(2025, 12, 31)).is_ok());
         assert!(DateRange::new(d(2010, 1, 1), d(2025, 12, 31)).is_err());
-        assert_eq!(DateRange::new(d(2026, 1, 1), d(2026, 1, 1)).map(|x| x.days()), Ok(1));
+        assert_eq!(
+            DateRange::new(d(2026, 1, 1), d(2026, 1, 1)).map(|x| x.days()),
+            Ok(1)
+        );
     }
 
     #[test]
@@ -412,7 +439,10 @@ mod tests {
     #[test]
     fn day_starts_in_dst_zones() {
         // Paris, 29 March 2026 (spring forward at 02:00): midnight exists, UTC+1.
-        assert_eq!(day_start_utc_ms(d(2026, 3, 29), Tz::Europe__Paris), 1_774_738_800_000);
+        assert_eq!(
+            day_start_utc_ms(d(2026, 3, 29), Tz::Europe__Paris),
+            1_774_738_800_000
+        );
         // A day is 23 hours long that day.
         let next = day_start_utc_ms(d(2026, 3, 30), Tz::Europe__Paris);
         assert_eq!(next - 1_774_738_800_000, 23 * 3_600_000);
@@ -436,7 +466,10 @@ mod tests {
             assert_eq!(bucket_start(date, g), start, "{g:?}");
             assert_eq!(bucket_end(date, g), end, "{g:?}");
         }
-        assert_eq!(bucket_end(d(2024, 2, 10), Granularity::Month), d(2024, 2, 29));
+        assert_eq!(
+            bucket_end(d(2024, 2, 10), Granularity::Month),
+            d(2024, 2, 29)
+        );
     }
 
     #[test]
@@ -467,7 +500,8 @@ mod tests {
 
     #[test]
     fn weekly_buckets_of_a_month() {
-        let b = buckets(r(d(2026, 6, 1), d(2026, 6, 30)), Granularity::Week, 100).unwrap_or_default();
+        let b =
+            buckets(r(d(2026, 6, 1), d(2026, 6, 30)), Granularity::Week, 100).unwrap_or_default();
         assert_eq!(b.len(), 5);
         assert_eq!(b[0].start, d(2026, 6, 1));
         assert!(!b[0].partial);
@@ -475,7 +509,8 @@ mod tests {
         assert_eq!(b[4].covered, r(d(2026, 6, 29), d(2026, 6, 30)));
         assert!(b[4].partial);
         assert!(buckets(r(d(2020, 1, 1), d(2026, 1, 1)), Granularity::Day, 400).is_err());
-        let years = buckets(r(d(2017, 3, 1), d(2026, 2, 1)), Granularity::Year, 400).unwrap_or_default();
+        let years =
+            buckets(r(d(2017, 3, 1), d(2026, 2, 1)), Granularity::Year, 400).unwrap_or_default();
         assert_eq!(years.len(), 10);
     }
 
@@ -483,17 +518,41 @@ mod tests {
     fn baselines() {
         let table = [
             // A calendar month against the previous month (lengths differ).
-            (r(d(2026, 3, 1), d(2026, 3, 31)), Baseline::PreviousPeriod, r(d(2026, 2, 1), d(2026, 2, 28))),
+            (
+                r(d(2026, 3, 1), d(2026, 3, 31)),
+                Baseline::PreviousPeriod,
+                r(d(2026, 2, 1), d(2026, 2, 28)),
+            ),
             // A quarter against the previous quarter.
-            (r(d(2026, 4, 1), d(2026, 6, 30)), Baseline::PreviousPeriod, r(d(2026, 1, 1), d(2026, 3, 31))),
+            (
+                r(d(2026, 4, 1), d(2026, 6, 30)),
+                Baseline::PreviousPeriod,
+                r(d(2026, 1, 1), d(2026, 3, 31)),
+            ),
             // A year against the previous year.
-            (r(d(2026, 1, 1), d(2026, 12, 31)), Baseline::PreviousPeriod, r(d(2025, 1, 1), d(2025, 12, 31))),
+            (
+                r(d(2026, 1, 1), d(2026, 12, 31)),
+                Baseline::PreviousPeriod,
+                r(d(2025, 1, 1), d(2025, 12, 31)),
+            ),
             // Two whole months against the two before.
-            (r(d(2026, 3, 1), d(2026, 4, 30)), Baseline::PreviousPeriod, r(d(2026, 1, 1), d(2026, 2, 28))),
+            (
+                r(d(2026, 3, 1), d(2026, 4, 30)),
+                Baseline::PreviousPeriod,
+                r(d(2026, 1, 1), d(2026, 2, 28)),
+            ),
             // Any other range: the same number of days before.
-            (r(d(2026, 3, 10), d(2026, 3, 16)), Baseline::PreviousPeriod, r(d(2026, 3, 3), d(2026, 3, 9))),
+            (
+                r(d(2026, 3, 10), d(2026, 3, 16)),
+                Baseline::PreviousPeriod,
+                r(d(2026, 3, 3), d(2026, 3, 9)),
+            ),
             // Same dates last year; 29 February becomes the 28th.
-            (r(d(2024, 2, 1), d(2024, 2, 29)), Baseline::SamePeriodLastYear, r(d(2023, 2, 1), d(2023, 2, 28))),
+            (
+                r(d(2024, 2, 1), d(2024, 2, 29)),
+                Baseline::SamePeriodLastYear,
+                r(d(2023, 2, 1), d(2023, 2, 28)),
+            ),
         ];
         for (range, kind, want) in table {
             assert_eq!(baseline(range, kind), want, "{range:?} {kind:?}");

@@ -222,10 +222,10 @@ fn check_duration(field: &str, ms: i64, v: &mut Violations) {
 }
 
 fn check_optional_id(field: &str, id: &str, v: &mut Violations) {
-    if !id.is_empty() {
-        if let Err(e) = parse_id(id) {
-            v.extend_prefixed(field, e);
-        }
+    if !id.is_empty()
+        && let Err(e) = parse_id(id)
+    {
+        v.extend_prefixed(field, e);
     }
 }
 
@@ -269,15 +269,11 @@ impl SurveyFact {
     /// Validates answer ranges.
     pub fn validate(&self) -> Result<(), Violations> {
         let mut v = Violations::new();
-        if let Some(c) = self.csat {
-            if !(1..=5).contains(&c) {
-                v.push("csat", "must be between 1 and 5");
-            }
+        if self.csat.is_some_and(|c| !(1..=5).contains(&c)) {
+            v.push("csat", "must be between 1 and 5");
         }
-        if let Some(n) = self.nps {
-            if n > 10 {
-                v.push("nps", "must be between 0 and 10");
-            }
+        if self.nps.is_some_and(|n| n > 10) {
+            v.push("nps", "must be between 0 and 10");
         }
         v.into_result(())
     }
@@ -316,7 +312,10 @@ impl EvaluationFact {
             v.extend_prefixed("interaction", e);
         }
         for (i, q) in self.questions.iter().enumerate() {
-            v.take(&format!("questions[{i}].question_id"), parse_id(&q.question_id));
+            v.take(
+                &format!("questions[{i}].question_id"),
+                parse_id(&q.question_id),
+            );
         }
         v.into_result(())
     }
@@ -356,7 +355,8 @@ impl InteractionRecord {
 
     /// Removes an evaluation (withdrawn or moved to calibration).
     pub fn remove_evaluation(&mut self, evaluation_id: &str) {
-        self.evaluations.retain(|e| e.evaluation_id != evaluation_id);
+        self.evaluations
+            .retain(|e| e.evaluation_id != evaluation_id);
     }
 
     /// Replaces (or inserts) a complaint by id.
@@ -420,12 +420,27 @@ mod tests {
 
     #[test]
     fn surveys_and_categories() {
-        let s = SurveyFact { sent: true, csat: Some(0), nps: Some(11) };
+        let s = SurveyFact {
+            sent: true,
+            csat: Some(0),
+            nps: Some(11),
+        };
         assert_eq!(s.validate().unwrap_err().as_slice().len(), 2);
-        assert!(SurveyFact { sent: false, csat: None, nps: None }.validate().is_ok());
+        assert!(
+            SurveyFact {
+                sent: false,
+                csat: None,
+                nps: None
+            }
+            .validate()
+            .is_ok()
+        );
         assert_eq!(normalise_category("  Billing \n"), "Billing");
         assert_eq!(normalise_category(" \t "), UNCATEGORISED);
-        assert_eq!(normalise_category(&"x".repeat(300)).len(), MAX_CATEGORY_CHARS);
+        assert_eq!(
+            normalise_category(&"x".repeat(300)).len(),
+            MAX_CATEGORY_CHARS
+        );
     }
 
     #[test]
@@ -453,7 +468,10 @@ mod tests {
         assert_eq!(r.resolution(), Resolution::Unknown);
         r.fcr_voided = true;
         assert_eq!(r.resolution(), Resolution::NotResolved);
-        let bad = EvaluationFact { evaluation_id: String::new(), ..eval("x", 1) };
+        let bad = EvaluationFact {
+            evaluation_id: String::new(),
+            ..eval("x", 1)
+        };
         assert!(bad.validate().is_err());
     }
 }

@@ -1,7 +1,9 @@
 //! placeholder
+#![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 pub mod calendar;
 pub mod dimension;
 pub mod facts;
+pub mod rollup;
 pub mod significance;
 pub mod stats;
 pub mod validation;

@@ -141,7 +141,7 @@ pub fn welch(
 ) -> Comparison {
     let ce = current.mean_estimate(unit, bounds);
     let be = baseline.mean_estimate(unit, bounds);
-    if current.count < 2 || baseline.count < 2 || !(unit > 0.0) {
+    if current.count < 2 || baseline.count < 2 || unit.is_nan() || unit <= 0.0 {
         return Comparison::untested(ce, be);
     }
     let (n1, n2) = (current.count as f64, baseline.count as f64);
@@ -230,8 +230,16 @@ mod tests {
         // method 10 interval [0.0524, 0.3339].
         let c = two_proportions(Proportion::new(56, 70), Proportion::new(48, 80));
         assert!(close(c.difference, 0.2, 1e-12));
-        assert!(close(c.difference_ci_low, 0.0524, 5e-5), "{}", c.difference_ci_low);
-        assert!(close(c.difference_ci_high, 0.3339, 5e-5), "{}", c.difference_ci_high);
+        assert!(
+            close(c.difference_ci_low, 0.0524, 5e-5),
+            "{}",
+            c.difference_ci_low
+        );
+        assert!(
+            close(c.difference_ci_high, 0.3339, 5e-5),
+            "{}",
+            c.difference_ci_high
+        );
         // Pooled z = 0.2 / sqrt(104/150 · 46/150 · (1/70 + 1/80)) = 2.650172
         let pooled: f64 = 104.0 / 150.0;
         let z = 0.2 / (pooled * (1.0 - pooled) * (1.0 / 70.0 + 1.0 / 80.0)).sqrt();
@@ -257,27 +265,65 @@ mod tests {
     #[test]
     fn welch_worked_example() {
         // Wikipedia's Welch example 1, values × 10 as integers.
-        let a = [275, 210, 190, 236, 170, 179, 169, 201, 219, 226, 231, 196, 190, 217, 214];
-        let b = [271, 220, 208, 234, 234, 235, 258, 220, 248, 202, 219, 221, 229, 205, 244];
-        let c = welch(&Moments::from_values(&a), &Moments::from_values(&b), 10.0, None);
+        let a = [
+            275, 210, 190, 236, 170, 179, 169, 201, 219, 226, 231, 196, 190, 217, 214,
+        ];
+        let b = [
+            271, 220, 208, 234, 234, 235, 258, 220, 248, 202, 219, 221, 229, 205, 244,
+        ];
+        let c = welch(
+            &Moments::from_values(&a),
+            &Moments::from_values(&b),
+            10.0,
+            None,
+        );
         // Reference (mpmath): t = -2.455356, df = 24.98853, p = 0.021378
-        let se = (c.difference_ci_high - c.difference_ci_low) / 2.0 / t_critical_95(c.degrees_of_freedom);
+        let se = (c.difference_ci_high - c.difference_ci_low)
+            / 2.0
+            / t_critical_95(c.degrees_of_freedom);
         let t = c.difference / se;
-        assert!(close(c.difference, -2.166_666_666_666_666_7, 1e-9), "{}", c.difference);
+        assert!(
+            close(c.difference, -2.166_666_666_666_666_7, 1e-9),
+            "{}",
+            c.difference
+        );
         assert!(close(t, -2.455_356_398, 1e-6), "t = {t}");
-        assert!(close(c.degrees_of_freedom, 24.988_529_29, 1e-6), "df = {}", c.degrees_of_freedom);
-        assert!(close(c.p_value, 0.021_378_001_46, 1e-9), "p = {}", c.p_value);
+        assert!(
+            close(c.degrees_of_freedom, 24.988_529_29, 1e-6),
+            "df = {}",
+            c.degrees_of_freedom
+        );
+        assert!(
+            close(c.p_value, 0.021_378_001_46, 1e-9),
+            "p = {}",
+            c.p_value
+        );
         assert!(c.significant());
     }
 
     #[test]
     fn welch_degenerate_cases() {
-        let one = welch(&Moments::of(5), &Moments::from_values(&[1, 2, 3]), 1.0, None);
+        let one = welch(
+            &Moments::of(5),
+            &Moments::from_values(&[1, 2, 3]),
+            1.0,
+            None,
+        );
         assert_eq!(one.test, None);
-        let flat_equal = welch(&Moments::from_values(&[4, 4]), &Moments::from_values(&[4, 4, 4]), 1.0, None);
+        let flat_equal = welch(
+            &Moments::from_values(&[4, 4]),
+            &Moments::from_values(&[4, 4, 4]),
+            1.0,
+            None,
+        );
         assert_eq!(flat_equal.p_value, 1.0);
         assert_eq!(flat_equal.degrees_of_freedom, 3.0);
-        let flat_diff = welch(&Moments::from_values(&[4, 4]), &Moments::from_values(&[5, 5]), 1.0, None);
+        let flat_diff = welch(
+            &Moments::from_values(&[4, 4]),
+            &Moments::from_values(&[5, 5]),
+            1.0,
+            None,
+        );
         assert_eq!(flat_diff.p_value, 0.0);
         assert_eq!(flat_diff.difference, -1.0);
         assert!(flat_diff.significant());
@@ -286,8 +332,16 @@ mod tests {
     #[test]
     fn nps_worked_example() {
         // Current: 60 P, 20 A, 20 D (NPS 40); baseline: 40 P, 30 A, 30 D (NPS 10).
-        let cur = NpsCounts { promoters: 60, passives: 20, detractors: 20 };
-        let base = NpsCounts { promoters: 40, passives: 30, detractors: 30 };
+        let cur = NpsCounts {
+            promoters: 60,
+            passives: 20,
+            detractors: 20,
+        };
+        let base = NpsCounts {
+            promoters: 40,
+            passives: 30,
+            detractors: 30,
+        };
         let c = nps_difference(cur, base);
         assert!(close(c.difference, 30.0, 1e-12));
         // var1 = (0.8 − 0.16)/100 = 0.0064, var2 = (0.7 − 0.01)/100 = 0.0069
@@ -299,8 +353,16 @@ mod tests {
         let none = nps_difference(NpsCounts::default(), base);
         assert_eq!(none.test, None);
         let same = nps_difference(
-            NpsCounts { promoters: 5, passives: 0, detractors: 0 },
-            NpsCounts { promoters: 9, passives: 0, detractors: 0 },
+            NpsCounts {
+                promoters: 5,
+                passives: 0,
+                detractors: 0,
+            },
+            NpsCounts {
+                promoters: 9,
+                passives: 0,
+                detractors: 0,
+            },
         );
         assert_eq!(same.p_value, 1.0);
     }

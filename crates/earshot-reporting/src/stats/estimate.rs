@@ -42,8 +42,16 @@ impl Estimate {
             return Self::NO_DATA;
         }
         let value = if value.is_finite() { value } else { 0.0 };
-        let low = if ci_low.is_finite() { ci_low.min(value) } else { value };
-        let high = if ci_high.is_finite() { ci_high.max(value) } else { value };
+        let low = if ci_low.is_finite() {
+            ci_low.min(value)
+        } else {
+            value
+        };
+        let high = if ci_high.is_finite() {
+            ci_high.max(value)
+        } else {
+            value
+        };
         Estimate {
             value,
             ci_low: low,

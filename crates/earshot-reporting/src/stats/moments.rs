@@ -67,7 +67,7 @@ impl Moments {
     /// The mean in `unit`s (each observation divided by `unit`, e.g. 1000
     /// for milliseconds to seconds); 0 when empty.
     pub fn mean(&self, unit: f64) -> f64 {
-        if self.count <= 0 || !(unit > 0.0) {
+        if self.count <= 0 || unit.is_nan() || unit <= 0.0 {
             return 0.0;
         }
         self.sum as f64 / self.count as f64 / unit
@@ -77,7 +77,7 @@ impl Moments {
     /// observations. Computed as (n·Σx² − (Σx)²) / (n(n−1)) in exact integer
     /// arithmetic when it fits (no cancellation), else in floating point.
     pub fn variance(&self, unit: f64) -> f64 {
-        if self.count < 2 || !(unit > 0.0) {
+        if self.count < 2 || unit.is_nan() || unit <= 0.0 {
             return 0.0;
         }
         let n = i128::from(self.count);
@@ -170,7 +170,10 @@ mod tests {
 
     #[test]
     fn degenerate_cases() {
-        assert_eq!(Moments::default().mean_estimate(1.0, None), Estimate::NO_DATA);
+        assert_eq!(
+            Moments::default().mean_estimate(1.0, None),
+            Estimate::NO_DATA
+        );
         let one = Moments::of(5).mean_estimate(1.0, None);
         assert_eq!((one.value, one.ci_low, one.ci_high), (5.0, 5.0, 5.0));
         assert!(one.insufficient_sample && !one.no_data);

@@ -178,7 +178,11 @@ mod tests {
         let e = c.estimate().score;
         assert_eq!(e.value, 100.0);
         assert_eq!(e.ci_high, 100.0);
-        assert!(e.ci_low < 80.0, "an honest interval, not a point: {}", e.ci_low);
+        assert!(
+            e.ci_low < 80.0,
+            "an honest interval, not a point: {}",
+            e.ci_low
+        );
     }
 
     #[test]

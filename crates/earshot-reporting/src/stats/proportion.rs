@@ -56,7 +56,10 @@ impl Proportion {
         let denom = 1.0 + z2 / n;
         let centre = (p + z2 / (2.0 * n)) / denom;
         let half = Z_975 / denom * (p * (1.0 - p) / n + z2 / (4.0 * n * n)).sqrt();
-        ((centre - half).clamp(0.0, 1.0), (centre + half).clamp(0.0, 1.0))
+        (
+            (centre - half).clamp(0.0, 1.0),
+            (centre + half).clamp(0.0, 1.0),
+        )
     }
 }
 
@@ -71,12 +74,24 @@ mod tests {
         // value, here to full precision).
         let e = Proportion::new(8, 10).wilson();
         assert!((e.value - 0.8).abs() < 1e-15);
-        assert!((e.ci_low - 0.490_162_471_536_641_8).abs() < 1e-9, "{}", e.ci_low);
-        assert!((e.ci_high - 0.943_317_848_545_624_8).abs() < 1e-9, "{}", e.ci_high);
+        assert!(
+            (e.ci_low - 0.490_162_471_536_641_8).abs() < 1e-9,
+            "{}",
+            e.ci_low
+        );
+        assert!(
+            (e.ci_high - 0.943_317_848_545_624_8).abs() < 1e-9,
+            "{}",
+            e.ci_high
+        );
         // 0 of 20: lower bound 0, upper 0.16112.
         let e = Proportion::new(0, 20).wilson();
         assert_eq!(e.ci_low, 0.0);
-        assert!((e.ci_high - 0.161_125_158_052_819_4).abs() < 1e-9, "{}", e.ci_high);
+        assert!(
+            (e.ci_high - 0.161_125_158_052_819_4).abs() < 1e-9,
+            "{}",
+            e.ci_high
+        );
         // 20 of 20 mirrors it.
         let e = Proportion::new(20, 20).wilson();
         assert!((e.ci_low - (1.0 - 0.161_125_158_052_819_4)).abs() < 1e-9);
