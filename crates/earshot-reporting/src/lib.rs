@@ -3,6 +3,8 @@
 pub mod calendar;
 pub mod dimension;
 pub mod facts;
+pub mod metrics;
+pub mod reports;
 pub mod rollup;
 pub mod significance;
 pub mod stats;
