@@ -1,6 +1,7 @@
 //! placeholder
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 pub mod calendar;
+pub mod comparison;
 pub mod dimension;
 pub mod facts;
 pub mod metrics;
@@ -8,4 +9,5 @@ pub mod reports;
 pub mod rollup;
 pub mod significance;
 pub mod stats;
+pub mod trend;
 pub mod validation;
