@@ -4,6 +4,7 @@ pub mod calendar;
 pub mod comparison;
 pub mod dimension;
 pub mod facts;
+pub mod insights;
 pub mod metrics;
 pub mod reports;
 pub mod rollup;
