@@ -8,6 +8,7 @@ pub mod insights;
 pub mod metrics;
 pub mod reports;
 pub mod rollup;
+pub mod settings;
 pub mod significance;
 pub mod stats;
 pub mod trend;
