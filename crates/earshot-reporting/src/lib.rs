@@ -1,5 +1,6 @@
 //! placeholder
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
+pub mod benchmark;
 pub mod calendar;
 pub mod comparison;
 pub mod dimension;
@@ -11,5 +12,6 @@ pub mod rollup;
 pub mod settings;
 pub mod significance;
 pub mod stats;
+pub mod targets;
 pub mod trend;
 pub mod validation;
