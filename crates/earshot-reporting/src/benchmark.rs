@@ -92,7 +92,11 @@ mod tests {
         let mut settings = Settings::default();
         settings.industry_references.insert(
             Metric::FirstContactResolution,
-            IndustryReference { metric: Metric::FirstContactResolution, value: 0.71, source: "study".into() },
+            IndustryReference {
+                metric: Metric::FirstContactResolution,
+                value: 0.71,
+                source: "study".into(),
+            },
         );
         settings.targets.push(Target {
             metric: Metric::FirstContactResolution,
@@ -100,7 +104,14 @@ mod tests {
             comparator: Comparator::AtLeast,
             scope: TargetScope::All,
         });
-        let line = benchmark(Metric::FirstContactResolution, Dimension::Team, "t1", &team, &center, &settings);
+        let line = benchmark(
+            Metric::FirstContactResolution,
+            Dimension::Team,
+            "t1",
+            &team,
+            &center,
+            &settings,
+        );
         assert!((line.group_value.value - 0.9).abs() < 1e-12);
         assert!((line.center_value.value - 1580.0 / 2200.0).abs() < 1e-12);
         // Against the rest (70%), not the center that contains the team.
@@ -114,7 +125,14 @@ mod tests {
     #[test]
     fn empty_group_benchmarks_to_no_data() {
         let center = fcr(10, 20);
-        let line = benchmark(Metric::FirstContactResolution, Dimension::Agent, "a", &GroupStats::default(), &center, &Settings::default());
+        let line = benchmark(
+            Metric::FirstContactResolution,
+            Dimension::Agent,
+            "a",
+            &GroupStats::default(),
+            &center,
+            &Settings::default(),
+        );
         assert!(line.group_value.no_data);
         assert_eq!(line.assessment, Assessment::NotAssessed);
         assert_eq!(line.difference_from_industry, 0.0);

@@ -323,6 +323,22 @@ pub fn buckets(
     Ok(out)
 }
 
+/// A short label for the bucket starting at `start`: "2026-03-02" (day),
+/// "2026-W10" (ISO week), "2026-03" (month), "2026-Q1" (quarter), "2026"
+/// (year).
+pub fn bucket_label(start: NaiveDate, g: Granularity) -> String {
+    match g {
+        Granularity::Day => start.format("%Y-%m-%d").to_string(),
+        Granularity::Week => {
+            let w = start.iso_week();
+            format!("{}-W{:02}", w.year(), w.week())
+        }
+        Granularity::Month => start.format("%Y-%m").to_string(),
+        Granularity::Quarter => format!("{}-Q{}", start.year(), (start.month() - 1) / 3 + 1),
+        Granularity::Year => start.year().to_string(),
+    }
+}
+
 /// What a period is compared against (see `BaselineKind` in the contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Baseline {
@@ -470,6 +486,20 @@ mod tests {
             bucket_end(d(2024, 2, 10), Granularity::Month),
             d(2024, 2, 29)
         );
+    }
+
+    #[test]
+    fn labels() {
+        let table = [
+            (Granularity::Day, d(2026, 3, 2), "2026-03-02"),
+            (Granularity::Week, d(2025, 12, 29), "2026-W01"),
+            (Granularity::Month, d(2026, 3, 1), "2026-03"),
+            (Granularity::Quarter, d(2026, 7, 1), "2026-Q3"),
+            (Granularity::Year, d(2026, 1, 1), "2026"),
+        ];
+        for (g, start, want) in table {
+            assert_eq!(bucket_label(start, g), want);
+        }
     }
 
     #[test]

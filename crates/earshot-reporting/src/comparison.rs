@@ -81,7 +81,12 @@ mod tests {
             ("a".to_owned(), scores(&[7_000, 7_200, 7_400, 7_100, 7_300])),
             ("gone".to_owned(), scores(&[5_000, 5_500])),
         ]);
-        let rows = compare_periods(&[Metric::QualityScore, Metric::EvaluationCount], &current, &baseline, 5);
+        let rows = compare_periods(
+            &[Metric::QualityScore, Metric::EvaluationCount],
+            &current,
+            &baseline,
+            5,
+        );
         let ids: Vec<_> = rows.iter().map(|r| r.group_id.as_str()).collect();
         assert_eq!(ids, ["a", "gone", "new"]);
         let a = &rows[0].comparisons[0];
@@ -92,6 +97,11 @@ mod tests {
         assert_eq!(rows[1].comparisons[0].assessment, Assessment::NotAssessed);
         assert!(rows[1].comparisons[0].comparison.current.no_data);
         // "new" has 2 evaluations < minimum 5: flagged and not assessed.
-        assert!(rows[2].comparisons[0].comparison.current.insufficient_sample);
+        assert!(
+            rows[2].comparisons[0]
+                .comparison
+                .current
+                .insufficient_sample
+        );
     }
 }

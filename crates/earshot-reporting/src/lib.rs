@@ -7,6 +7,7 @@ pub mod dimension;
 pub mod facts;
 pub mod insights;
 pub mod metrics;
+pub mod output;
 pub mod reports;
 pub mod rollup;
 pub mod settings;

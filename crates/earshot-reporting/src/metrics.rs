@@ -237,9 +237,10 @@ impl Metric {
     /// Which cells the metric reads.
     pub fn source(self) -> Source {
         match self {
-            Metric::EvaluationCount | Metric::QualityScore | Metric::PassRate | Metric::CriticalFailureRate => {
-                Source::Quality
-            }
+            Metric::EvaluationCount
+            | Metric::QualityScore
+            | Metric::PassRate
+            | Metric::CriticalFailureRate => Source::Quality,
             _ => Source::Interactions,
         }
     }
@@ -264,7 +265,11 @@ impl Metric {
     pub fn statistic(self, s: &GroupStats) -> Statistic {
         let q = &s.quality;
         let i = &s.interactions;
-        let mean = |moments: Moments, unit: f64, bounds: Option<(f64, f64)>| Statistic::Mean { moments, unit, bounds };
+        let mean = |moments: Moments, unit: f64, bounds: Option<(f64, f64)>| Statistic::Mean {
+            moments,
+            unit,
+            bounds,
+        };
         let share = |x: i64, n: i64| Statistic::Proportion(Proportion::new(x, n));
         let seconds = 1000.0;
         match self {
@@ -304,7 +309,11 @@ impl Metric {
     pub fn estimate(self, s: &GroupStats, minimum_sample: i64) -> Estimate {
         let e = match self.statistic(s) {
             Statistic::Count(n) => Estimate::count(n),
-            Statistic::Mean { moments, unit, bounds } => moments.mean_estimate(unit, bounds),
+            Statistic::Mean {
+                moments,
+                unit,
+                bounds,
+            } => moments.mean_estimate(unit, bounds),
             Statistic::Proportion(p) => p.wilson(),
             Statistic::Nps(c) => c.estimate().score,
         };
@@ -323,12 +332,24 @@ impl Metric {
 
     /// `current` against `baseline` with the metric's test; counts are not
     /// tested. Estimates are flagged against `minimum_sample`.
-    pub fn compare(self, current: &GroupStats, baseline: &GroupStats, minimum_sample: i64) -> Comparison {
+    pub fn compare(
+        self,
+        current: &GroupStats,
+        baseline: &GroupStats,
+        minimum_sample: i64,
+    ) -> Comparison {
         let mut c = match (self.statistic(current), self.statistic(baseline)) {
-            (Statistic::Mean { moments: a, unit, bounds }, Statistic::Mean { moments: b, .. }) => {
-                significance::welch(&a, &b, unit, bounds)
+            (
+                Statistic::Mean {
+                    moments: a,
+                    unit,
+                    bounds,
+                },
+                Statistic::Mean { moments: b, .. },
+            ) => significance::welch(&a, &b, unit, bounds),
+            (Statistic::Proportion(a), Statistic::Proportion(b)) => {
+                significance::two_proportions(a, b)
             }
-            (Statistic::Proportion(a), Statistic::Proportion(b)) => significance::two_proportions(a, b),
             (Statistic::Nps(a), Statistic::Nps(b)) => significance::nps_difference(a, b),
             _ => {
                 let (a, b) = (self.estimate(current, 0), self.estimate(baseline, 0));
@@ -394,7 +415,9 @@ mod tests {
             offered: 8,
             abandoned: 2,
             answered_within_threshold: 5,
-            speed_of_answer: Moments::from_values(&[10_000, 20_000, 30_000, 40_000, 50_000, 60_000]),
+            speed_of_answer: Moments::from_values(&[
+                10_000, 20_000, 30_000, 40_000, 50_000, 60_000,
+            ]),
             handle: Moments::from_values(&[300_000, 360_000, 420_000, 480_000]),
             talk: Moments::from_values(&[200_000, 250_000, 300_000, 350_000]),
             hold: Moments::from_values(&[40_000, 50_000, 60_000, 70_000]),
@@ -410,8 +433,17 @@ mod tests {
             with_complaint: 1,
             ..InteractionCell::default()
         };
-        i.complaints.insert("Billing".into(), ComplaintTally { count: 2, resolved: 1 });
-        GroupStats { quality: q, interactions: i }
+        i.complaints.insert(
+            "Billing".into(),
+            ComplaintTally {
+                count: 2,
+                resolved: 1,
+            },
+        );
+        GroupStats {
+            quality: q,
+            interactions: i,
+        }
     }
 
     #[test]
@@ -442,15 +474,23 @@ mod tests {
         ];
         for (m, value, n) in table {
             let e = m.estimate(&s, 1);
-            assert!((e.value - value).abs() < 1e-12, "{m:?}: {} != {value}", e.value);
+            assert!(
+                (e.value - value).abs() < 1e-12,
+                "{m:?}: {} != {value}",
+                e.value
+            );
             assert_eq!(e.sample_size, n, "{m:?}");
             assert!(e.ci_low <= e.value && e.value <= e.ci_high, "{m:?}");
         }
         // AHT = talk + hold + after-call work, in the parts too.
-        let parts: f64 = [Metric::AverageTalkTime, Metric::AverageHoldTime, Metric::AverageAfterCallWork]
-            .iter()
-            .map(|m| m.estimate(&s, 1).value)
-            .sum();
+        let parts: f64 = [
+            Metric::AverageTalkTime,
+            Metric::AverageHoldTime,
+            Metric::AverageAfterCallWork,
+        ]
+        .iter()
+        .map(|m| m.estimate(&s, 1).value)
+        .sum();
         assert!((parts - Metric::AverageHandleTime.estimate(&s, 1).value).abs() < 1e-9);
     }
 
@@ -477,14 +517,32 @@ mod tests {
         use crate::significance::Test;
         let s = stats();
         let e = GroupStats::default();
-        assert_eq!(Metric::QualityScore.compare(&s, &s, 1).test, Some(Test::WelchT));
-        assert_eq!(Metric::Csat.compare(&s, &s, 1).test, Some(Test::TwoProportionZ));
-        assert_eq!(Metric::Nps.compare(&s, &s, 1).test, Some(Test::NpsDifferenceZ));
+        assert_eq!(
+            Metric::QualityScore.compare(&s, &s, 1).test,
+            Some(Test::WelchT)
+        );
+        assert_eq!(
+            Metric::Csat.compare(&s, &s, 1).test,
+            Some(Test::TwoProportionZ)
+        );
+        assert_eq!(
+            Metric::Nps.compare(&s, &s, 1).test,
+            Some(Test::NpsDifferenceZ)
+        );
         let c = Metric::InteractionVolume.compare(&s, &e, 1);
         assert_eq!(c.test, None);
         assert_eq!(c.difference, 10.0);
-        assert_eq!(assess(Metric::InteractionVolume, &c), Assessment::NotAssessed);
-        assert_eq!(assess(Metric::QualityScore, &Metric::QualityScore.compare(&s, &e, 1)), Assessment::NotAssessed);
+        assert_eq!(
+            assess(Metric::InteractionVolume, &c),
+            Assessment::NotAssessed
+        );
+        assert_eq!(
+            assess(
+                Metric::QualityScore,
+                &Metric::QualityScore.compare(&s, &e, 1)
+            ),
+            Assessment::NotAssessed
+        );
     }
 
     #[test]
@@ -502,7 +560,10 @@ mod tests {
         let c = Metric::ServiceLevel.compare(&worse, &better, 10);
         assert_eq!(assess(Metric::ServiceLevel, &c), Assessment::Worsened);
         let c = Metric::ServiceLevel.compare(&better, &better, 10);
-        assert_eq!(assess(Metric::ServiceLevel, &c), Assessment::NoSignificantChange);
+        assert_eq!(
+            assess(Metric::ServiceLevel, &c),
+            Assessment::NoSignificantChange
+        );
         let c = Metric::ServiceLevel.compare(&better, &worse, 5000);
         assert_eq!(assess(Metric::ServiceLevel, &c), Assessment::NotAssessed);
     }

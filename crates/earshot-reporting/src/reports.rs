@@ -159,7 +159,11 @@ impl CustomerFigures {
         let est = |m: Metric| m.estimate(&stats, minimum_sample);
         let mut nps = NpsCounts::from_ratings(&cell.nps).estimate();
         nps.score = est(Metric::Nps);
-        for share in [&mut nps.promoter_share, &mut nps.passive_share, &mut nps.detractor_share] {
+        for share in [
+            &mut nps.promoter_share,
+            &mut nps.passive_share,
+            &mut nps.detractor_share,
+        ] {
             *share = share.with_minimum(minimum_sample);
         }
         let mut by_category: Vec<CategoryFigures> = cell
@@ -172,8 +176,15 @@ impl CustomerFigures {
                 resolved_share: Proportion::new(t.resolved, t.count).wilson(),
             })
             .collect();
-        by_category.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.category.cmp(&b.category)));
-        let complaint_count = cell.complaints.values().fold(0i64, |a, t| a.wrapping_add(t.count));
+        by_category.sort_by(|a, b| {
+            b.count
+                .cmp(&a.count)
+                .then_with(|| a.category.cmp(&b.category))
+        });
+        let complaint_count = cell
+            .complaints
+            .values()
+            .fold(0i64, |a, t| a.wrapping_add(t.count));
         let csat_n = cell.csat.iter().fold(0i64, |a, &b| a.wrapping_add(b));
         let nps_n = cell.nps.iter().fold(0i64, |a, &b| a.wrapping_add(b));
         CustomerFigures {
@@ -202,6 +213,10 @@ pub struct Row<T> {
     pub rank: Option<u32>,
 }
 
+/// Picks the ranking estimate of a row and says whether the row as a whole
+/// is below the minimum sample.
+pub type RankKey<'a, T> = &'a dyn Fn(&T) -> (Estimate, bool);
+
 /// How to order rows: by the estimate `value_of` picks from the figures
 /// (highest first when `descending`), or by id when no metric is chosen.
 ///
@@ -211,7 +226,7 @@ pub struct Row<T> {
 /// All other rows follow, ordered by id, unranked.
 pub fn rank_rows<T>(
     groups: BTreeMap<String, T>,
-    value_of: Option<&dyn Fn(&T) -> (Estimate, bool)>,
+    value_of: Option<RankKey<'_, T>>,
     descending: bool,
 ) -> Vec<Row<T>> {
     let Some(value_of) = value_of else {
@@ -229,13 +244,28 @@ pub fn rank_rows<T>(
     for (group_id, figures) in groups {
         let (e, row_insufficient) = value_of(&figures);
         if e.is_usable() && !row_insufficient {
-            ranked.push((e.value, Row { group_id, figures, rank: None }));
+            ranked.push((
+                e.value,
+                Row {
+                    group_id,
+                    figures,
+                    rank: None,
+                },
+            ));
         } else {
-            unranked.push(Row { group_id, figures, rank: None });
+            unranked.push(Row {
+                group_id,
+                figures,
+                rank: None,
+            });
         }
     }
     ranked.sort_by(|(a, ra), (b, rb)| {
-        let by_value = if descending { b.total_cmp(a) } else { a.total_cmp(b) };
+        let by_value = if descending {
+            b.total_cmp(a)
+        } else {
+            a.total_cmp(b)
+        };
         match by_value {
             Ordering::Equal => ra.group_id.cmp(&rb.group_id),
             other => other,
@@ -296,11 +326,33 @@ mod tests {
             nps: [1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2],
             ..InteractionCell::default()
         };
-        cell.complaints.insert("Billing".into(), ComplaintTally { count: 1, resolved: 1 });
-        cell.complaints.insert("Attitude".into(), ComplaintTally { count: 2, resolved: 0 });
-        cell.complaints.insert("Delay".into(), ComplaintTally { count: 1, resolved: 0 });
+        cell.complaints.insert(
+            "Billing".into(),
+            ComplaintTally {
+                count: 1,
+                resolved: 1,
+            },
+        );
+        cell.complaints.insert(
+            "Attitude".into(),
+            ComplaintTally {
+                count: 2,
+                resolved: 0,
+            },
+        );
+        cell.complaints.insert(
+            "Delay".into(),
+            ComplaintTally {
+                count: 1,
+                resolved: 0,
+            },
+        );
         let f = CustomerFigures::from_cell(&cell, 1);
-        let names: Vec<_> = f.complaints_by_category.iter().map(|c| c.category.as_str()).collect();
+        let names: Vec<_> = f
+            .complaints_by_category
+            .iter()
+            .map(|c| c.category.as_str())
+            .collect();
         assert_eq!(names, ["Attitude", "Billing", "Delay"]);
         assert_eq!(f.complaint_count, 4);
         assert!((f.complaint_resolved_share.value - 0.25).abs() < 1e-12);
@@ -311,14 +363,30 @@ mod tests {
     #[test]
     fn ranking_skips_insufficient_groups() {
         let mut groups = BTreeMap::new();
-        groups.insert("a".to_owned(), QualityFigures::from_cell(&quality(&[9_000, 9_000, 8_000], 3), 3));
-        groups.insert("b".to_owned(), QualityFigures::from_cell(&quality(&[9_900], 1), 3));
-        groups.insert("c".to_owned(), QualityFigures::from_cell(&quality(&[6_000, 7_000, 8_000], 1), 3));
-        groups.insert("d".to_owned(), QualityFigures::from_cell(&quality(&[9_000, 9_000, 8_000], 3), 3));
-        let by_score: &dyn Fn(&QualityFigures) -> (Estimate, bool) = &|f| (f.mean_score, f.insufficient_sample);
+        groups.insert(
+            "a".to_owned(),
+            QualityFigures::from_cell(&quality(&[9_000, 9_000, 8_000], 3), 3),
+        );
+        groups.insert(
+            "b".to_owned(),
+            QualityFigures::from_cell(&quality(&[9_900], 1), 3),
+        );
+        groups.insert(
+            "c".to_owned(),
+            QualityFigures::from_cell(&quality(&[6_000, 7_000, 8_000], 1), 3),
+        );
+        groups.insert(
+            "d".to_owned(),
+            QualityFigures::from_cell(&quality(&[9_000, 9_000, 8_000], 3), 3),
+        );
+        let by_score: &dyn Fn(&QualityFigures) -> (Estimate, bool) =
+            &|f| (f.mean_score, f.insufficient_sample);
         let rows = rank_rows(groups.clone(), Some(by_score), true);
         let order: Vec<_> = rows.iter().map(|r| (r.group_id.as_str(), r.rank)).collect();
-        assert_eq!(order, [("a", Some(1)), ("d", Some(2)), ("c", Some(3)), ("b", None)]);
+        assert_eq!(
+            order,
+            [("a", Some(1)), ("d", Some(2)), ("c", Some(3)), ("b", None)]
+        );
         let rows = rank_rows(groups.clone(), Some(by_score), false);
         assert_eq!(rows[0].group_id, "c");
         let rows = rank_rows(groups, None, true);

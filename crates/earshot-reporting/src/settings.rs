@@ -181,7 +181,11 @@ impl SettingsDraft {
     /// Copies from `update` the fields named in `paths` (all writable fields
     /// when `paths` is empty). Unknown paths are violations of
     /// `update_mask.paths[i]`.
-    pub fn merge_masked(mut self, update: SettingsDraft, paths: &[String]) -> Result<SettingsDraft, Violations> {
+    pub fn merge_masked(
+        mut self,
+        update: SettingsDraft,
+        paths: &[String],
+    ) -> Result<SettingsDraft, Violations> {
         if paths.is_empty() {
             return Ok(update);
         }
@@ -189,13 +193,22 @@ impl SettingsDraft {
         for (i, p) in paths.iter().enumerate() {
             match p.as_str() {
                 "minimum_sample" => self.minimum_sample = update.minimum_sample,
-                "default_service_level" => self.default_service_level = update.default_service_level,
-                "channel_service_levels" => self.channel_service_levels = update.channel_service_levels.clone(),
+                "default_service_level" => {
+                    self.default_service_level = update.default_service_level
+                }
+                "channel_service_levels" => {
+                    self.channel_service_levels = update.channel_service_levels.clone()
+                }
                 "targets" => self.targets = update.targets.clone(),
-                "industry_references" => self.industry_references = update.industry_references.clone(),
+                "industry_references" => {
+                    self.industry_references = update.industry_references.clone()
+                }
                 other => v.push(
                     format!("update_mask.paths[{i}]"),
-                    format!("unknown or read-only field {other:?}; writable: {}", WRITABLE_PATHS.join(", ")),
+                    format!(
+                        "unknown or read-only field {other:?}; writable: {}",
+                        WRITABLE_PATHS.join(", ")
+                    ),
                 ),
             }
         }
@@ -245,7 +258,10 @@ fn check_value(metric: Option<Metric>, value: f64, v: &mut Violations) {
     } else if let Some(m) = metric {
         let (lo, hi) = m.range();
         if value < lo || value > hi {
-            v.push("value", format!("must be between {lo} and {hi} for {}", m.name()));
+            v.push(
+                "value",
+                format!("must be between {lo} and {hi} for {}", m.name()),
+            );
         }
     }
 }
@@ -291,10 +307,16 @@ impl Settings {
     pub fn parse(d: &SettingsDraft, time_zone: Tz) -> Result<Settings, Violations> {
         let mut v = Violations::new();
         if !(1..=MAX_MINIMUM_SAMPLE).contains(&d.minimum_sample) {
-            v.push("minimum_sample", format!("must be between 1 and {MAX_MINIMUM_SAMPLE}"));
+            v.push(
+                "minimum_sample",
+                format!("must be between 1 and {MAX_MINIMUM_SAMPLE}"),
+            );
         }
         let default_service_level = v
-            .take("default_service_level", parse_objective(d.default_service_level))
+            .take(
+                "default_service_level",
+                parse_objective(d.default_service_level),
+            )
             .unwrap_or_default();
         let mut channel_service_levels = BTreeMap::new();
         let mut seen_channels = BTreeSet::new();
@@ -304,7 +326,10 @@ impl Settings {
             match channel {
                 None => v.push(format!("{field}.channel"), "is required"),
                 Some(c) if !seen_channels.insert(*c) => {
-                    v.push(format!("{field}.channel"), format!("{} is listed twice", c.name()));
+                    v.push(
+                        format!("{field}.channel"),
+                        format!("{} is listed twice", c.name()),
+                    );
                 }
                 Some(c) => {
                     if let Some(o) = objective {
@@ -321,7 +346,10 @@ impl Settings {
         for (i, t) in d.targets.iter().enumerate() {
             if let Some(t) = v.take(&format!("targets[{i}]"), parse_target(t)) {
                 if !seen.insert((t.metric, t.scope.clone())) {
-                    v.push(format!("targets[{i}]"), "duplicates an earlier target for the same metric and group");
+                    v.push(
+                        format!("targets[{i}]"),
+                        "duplicates an earlier target for the same metric and group",
+                    );
                 }
                 targets.push(t);
             }
@@ -332,7 +360,10 @@ impl Settings {
             let mut rv = Violations::new();
             check_value(r.metric, r.value, &mut rv);
             if r.source.chars().count() > MAX_SOURCE_CHARS {
-                rv.push("source", format!("must be at most {MAX_SOURCE_CHARS} characters"));
+                rv.push(
+                    "source",
+                    format!("must be at most {MAX_SOURCE_CHARS} characters"),
+                );
             }
             match r.metric {
                 None => rv.push("metric", "is required"),
@@ -451,21 +482,47 @@ mod tests {
         let s = Settings::default();
         assert_eq!(Settings::parse(&s.to_draft(), Tz::UTC), Ok(s.clone()));
         assert_eq!(s.minimum_sample, 10);
-        assert_eq!(s.service_level_thresholds().threshold_ms(Channel::Email), 20_000);
+        assert_eq!(
+            s.service_level_thresholds().threshold_ms(Channel::Email),
+            20_000
+        );
     }
 
     #[test]
     fn a_full_valid_draft() {
         let d = SettingsDraft {
             minimum_sample: 30,
-            default_service_level: Some(ObjectiveDraft { threshold_ms: Some(20_000), target_share: 0.8 }),
+            default_service_level: Some(ObjectiveDraft {
+                threshold_ms: Some(20_000),
+                target_share: 0.8,
+            }),
             channel_service_levels: vec![
-                (Some(Channel::Chat), Some(ObjectiveDraft { threshold_ms: Some(60_000), target_share: 0.8 })),
-                (Some(Channel::Email), Some(ObjectiveDraft { threshold_ms: Some(86_400_000), target_share: 0.9 })),
+                (
+                    Some(Channel::Chat),
+                    Some(ObjectiveDraft {
+                        threshold_ms: Some(60_000),
+                        target_share: 0.8,
+                    }),
+                ),
+                (
+                    Some(Channel::Email),
+                    Some(ObjectiveDraft {
+                        threshold_ms: Some(86_400_000),
+                        target_share: 0.9,
+                    }),
+                ),
             ],
             targets: vec![
-                TargetDraft { metric: Some(Metric::QualityScore), value: 85.0, ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::AverageHandleTime), value: 360.0, ..TargetDraft::default() },
+                TargetDraft {
+                    metric: Some(Metric::QualityScore),
+                    value: 85.0,
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::AverageHandleTime),
+                    value: 360.0,
+                    ..TargetDraft::default()
+                },
                 TargetDraft {
                     metric: Some(Metric::QualityScore),
                     value: 90.0,
@@ -481,11 +538,21 @@ mod tests {
             }],
         };
         let s = Settings::parse(&d, Tz::Europe__Paris).unwrap();
-        assert_eq!(s.targets[1].comparator, Comparator::AtMost, "AHT: lower is better");
+        assert_eq!(
+            s.targets[1].comparator,
+            Comparator::AtMost,
+            "AHT: lower is better"
+        );
         assert_eq!(s.targets[0].comparator, Comparator::AtLeast);
-        assert_eq!(s.service_level_thresholds().threshold_ms(Channel::Chat), 60_000);
+        assert_eq!(
+            s.service_level_thresholds().threshold_ms(Channel::Chat),
+            60_000
+        );
         assert_eq!(s.rollup_context().time_zone, Tz::Europe__Paris);
-        assert_eq!(s.industry_references[&Metric::FirstContactResolution].source, "Benchmark study 2025");
+        assert_eq!(
+            s.industry_references[&Metric::FirstContactResolution].source,
+            "Benchmark study 2025"
+        );
         assert_eq!(Settings::parse(&s.to_draft(), Tz::Europe__Paris), Ok(s));
     }
 
@@ -493,23 +560,72 @@ mod tests {
     fn every_bad_field_is_reported() {
         let d = SettingsDraft {
             minimum_sample: 0,
-            default_service_level: Some(ObjectiveDraft { threshold_ms: Some(500), target_share: 1.5 }),
+            default_service_level: Some(ObjectiveDraft {
+                threshold_ms: Some(500),
+                target_share: 1.5,
+            }),
             channel_service_levels: vec![
-                (None, Some(ObjectiveDraft { threshold_ms: Some(20_000), target_share: 0.8 })),
-                (Some(Channel::Chat), Some(ObjectiveDraft { threshold_ms: Some(20_500), target_share: 0.8 })),
+                (
+                    None,
+                    Some(ObjectiveDraft {
+                        threshold_ms: Some(20_000),
+                        target_share: 0.8,
+                    }),
+                ),
+                (
+                    Some(Channel::Chat),
+                    Some(ObjectiveDraft {
+                        threshold_ms: Some(20_500),
+                        target_share: 0.8,
+                    }),
+                ),
                 (Some(Channel::Chat), None),
             ],
             targets: vec![
-                TargetDraft { metric: None, value: f64::NAN, ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::Nps), value: 150.0, ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::Csat), value: 0.9, dimension: Some(Dimension::Agent), ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::Csat), value: 0.9, group_id: "x".into(), ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::PassRate), value: 0.9, ..TargetDraft::default() },
-                TargetDraft { metric: Some(Metric::PassRate), value: 0.8, ..TargetDraft::default() },
+                TargetDraft {
+                    metric: None,
+                    value: f64::NAN,
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::Nps),
+                    value: 150.0,
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::Csat),
+                    value: 0.9,
+                    dimension: Some(Dimension::Agent),
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::Csat),
+                    value: 0.9,
+                    group_id: "x".into(),
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::PassRate),
+                    value: 0.9,
+                    ..TargetDraft::default()
+                },
+                TargetDraft {
+                    metric: Some(Metric::PassRate),
+                    value: 0.8,
+                    ..TargetDraft::default()
+                },
             ],
             industry_references: vec![
-                ReferenceDraft { metric: Some(Metric::Csat), value: 0.8, source: "x".repeat(201) },
-                ReferenceDraft { metric: None, value: 1.0, source: String::new() },
+                ReferenceDraft {
+                    metric: Some(Metric::Csat),
+                    value: 0.8,
+                    source: "x".repeat(201),
+                },
+                ReferenceDraft {
+                    metric: None,
+                    value: 1.0,
+                    source: String::new(),
+                },
             ],
         };
         let e = Settings::parse(&d, Tz::UTC).unwrap_err();
@@ -538,15 +654,23 @@ mod tests {
     #[test]
     fn masked_updates() {
         let current = Settings::default().to_draft();
-        let update = SettingsDraft { minimum_sample: 25, ..SettingsDraft::default() };
-        let merged = current.clone().merge_masked(update.clone(), &["minimum_sample".into()]).unwrap();
+        let update = SettingsDraft {
+            minimum_sample: 25,
+            ..SettingsDraft::default()
+        };
+        let merged = current
+            .clone()
+            .merge_masked(update.clone(), &["minimum_sample".into()])
+            .unwrap();
         let s = Settings::parse(&merged, Tz::UTC).unwrap();
         assert_eq!(s.minimum_sample, 25);
         assert_eq!(s.default_service_level, ServiceLevelObjective::default());
         // No mask: the whole draft, so a missing objective is an error.
         let whole = current.clone().merge_masked(update.clone(), &[]).unwrap();
         assert!(Settings::parse(&whole, Tz::UTC).is_err());
-        let e = current.merge_masked(update, &["time_zone".into()]).unwrap_err();
+        let e = current
+            .merge_masked(update, &["time_zone".into()])
+            .unwrap_err();
         assert_eq!(fields(&e), ["update_mask.paths[0]"]);
     }
 }

@@ -45,17 +45,31 @@ pub fn status(e: &Estimate, target: &Target) -> TargetStatus {
         Comparator::AtLeast => e.value >= target.value,
         Comparator::AtMost => e.value <= target.value,
     };
-    if met { TargetStatus::Met } else { TargetStatus::NotMet }
+    if met {
+        TargetStatus::Met
+    } else {
+        TargetStatus::NotMet
+    }
 }
 
 /// The target of `metric` for a group: a target for that very group wins
 /// over a target for all. For the center, `dimension` is `Center` and
 /// `group_id` empty.
-pub fn target_for<'a>(targets: &'a [Target], metric: Metric, dimension: Dimension, group_id: &str) -> Option<&'a Target> {
+pub fn target_for<'a>(
+    targets: &'a [Target],
+    metric: Metric,
+    dimension: Dimension,
+    group_id: &str,
+) -> Option<&'a Target> {
     let own = targets.iter().find(|t| {
-        t.metric == metric && matches!(&t.scope, TargetScope::Group(d, id) if *d == dimension && id == group_id)
+        t.metric == metric
+            && matches!(&t.scope, TargetScope::Group(d, id) if *d == dimension && id == group_id)
     });
-    own.or_else(|| targets.iter().find(|t| t.metric == metric && t.scope == TargetScope::All))
+    own.or_else(|| {
+        targets
+            .iter()
+            .find(|t| t.metric == metric && t.scope == TargetScope::All)
+    })
 }
 
 /// One bucket's attainment.
@@ -107,14 +121,21 @@ pub fn attainment(
         })
         .collect();
     let judged = periods.iter().filter(|p| p.status.judged()).count();
-    let met = periods.iter().filter(|p| p.status == TargetStatus::Met).count();
+    let met = periods
+        .iter()
+        .filter(|p| p.status == TargetStatus::Met)
+        .count();
     Attainment {
         group_id: group_id.to_owned(),
         target: target.clone(),
         overall: overall_e,
         overall_status: status(&overall_e, target),
         periods,
-        share_of_periods_met: if judged > 0 { met as f64 / judged as f64 } else { 0.0 },
+        share_of_periods_met: if judged > 0 {
+            met as f64 / judged as f64
+        } else {
+            0.0
+        },
     }
 }
 
@@ -157,7 +178,12 @@ mod tests {
     use chrono::NaiveDate;
 
     fn target(metric: Metric, value: f64, comparator: Comparator, scope: TargetScope) -> Target {
-        Target { metric, value, comparator, scope }
+        Target {
+            metric,
+            value,
+            comparator,
+            scope,
+        }
     }
 
     fn quality(scores: &[i64]) -> GroupStats {
@@ -168,15 +194,29 @@ mod tests {
 
     #[test]
     fn status_table() {
-        let at_least = target(Metric::QualityScore, 85.0, Comparator::AtLeast, TargetScope::All);
-        let at_most = target(Metric::AverageHandleTime, 360.0, Comparator::AtMost, TargetScope::All);
+        let at_least = target(
+            Metric::QualityScore,
+            85.0,
+            Comparator::AtLeast,
+            TargetScope::All,
+        );
+        let at_most = target(
+            Metric::AverageHandleTime,
+            360.0,
+            Comparator::AtMost,
+            TargetScope::All,
+        );
         let e = |v: f64| Estimate::new(v, v - 1.0, v + 1.0, 20);
         let table = [
             (e(85.0), &at_least, TargetStatus::Met),
             (e(84.99), &at_least, TargetStatus::NotMet),
             (e(360.0), &at_most, TargetStatus::Met),
             (e(361.0), &at_most, TargetStatus::NotMet),
-            (e(99.0).with_minimum(30), &at_least, TargetStatus::InsufficientSample),
+            (
+                e(99.0).with_minimum(30),
+                &at_least,
+                TargetStatus::InsufficientSample,
+            ),
             (Estimate::NO_DATA, &at_least, TargetStatus::NoData),
         ];
         for (est, t, want) in table {
@@ -187,13 +227,37 @@ mod tests {
     #[test]
     fn group_targets_override_general_ones() {
         let targets = vec![
-            target(Metric::QualityScore, 85.0, Comparator::AtLeast, TargetScope::All),
-            target(Metric::QualityScore, 90.0, Comparator::AtLeast, TargetScope::Group(Dimension::Team, "t1".into())),
-            target(Metric::Csat, 0.8, Comparator::AtLeast, TargetScope::Group(Dimension::Center, String::new())),
+            target(
+                Metric::QualityScore,
+                85.0,
+                Comparator::AtLeast,
+                TargetScope::All,
+            ),
+            target(
+                Metric::QualityScore,
+                90.0,
+                Comparator::AtLeast,
+                TargetScope::Group(Dimension::Team, "t1".into()),
+            ),
+            target(
+                Metric::Csat,
+                0.8,
+                Comparator::AtLeast,
+                TargetScope::Group(Dimension::Center, String::new()),
+            ),
         ];
-        assert_eq!(target_for(&targets, Metric::QualityScore, Dimension::Team, "t1").map(|t| t.value), Some(90.0));
-        assert_eq!(target_for(&targets, Metric::QualityScore, Dimension::Team, "t2").map(|t| t.value), Some(85.0));
-        assert_eq!(target_for(&targets, Metric::QualityScore, Dimension::Agent, "t1").map(|t| t.value), Some(85.0));
+        assert_eq!(
+            target_for(&targets, Metric::QualityScore, Dimension::Team, "t1").map(|t| t.value),
+            Some(90.0)
+        );
+        assert_eq!(
+            target_for(&targets, Metric::QualityScore, Dimension::Team, "t2").map(|t| t.value),
+            Some(85.0)
+        );
+        assert_eq!(
+            target_for(&targets, Metric::QualityScore, Dimension::Agent, "t1").map(|t| t.value),
+            Some(85.0)
+        );
         assert!(target_for(&targets, Metric::Csat, Dimension::Team, "t1").is_none());
         assert!(target_for(&targets, Metric::Csat, Dimension::Center, "").is_some());
     }
@@ -201,18 +265,38 @@ mod tests {
     #[test]
     fn shares_of_periods_and_groups() {
         let d = |m, day| NaiveDate::from_ymd_opt(2026, m, day).unwrap();
-        let b = buckets(DateRange::new(d(1, 1), d(3, 31)).unwrap(), Granularity::Month, 12).unwrap();
-        let t = target(Metric::QualityScore, 85.0, Comparator::AtLeast, TargetScope::All);
+        let b = buckets(
+            DateRange::new(d(1, 1), d(3, 31)).unwrap(),
+            Granularity::Month,
+            12,
+        )
+        .unwrap();
+        let t = target(
+            Metric::QualityScore,
+            85.0,
+            Comparator::AtLeast,
+            TargetScope::All,
+        );
         // Team A: 90, 80, (1 evaluation: insufficient) → 1 of 2 judged months met.
         let a_months = vec![
             (b[0], quality(&[9_000, 9_000, 9_000])),
             (b[1], quality(&[8_000, 8_000, 8_000])),
             (b[2], quality(&[9_900])),
         ];
-        let a = attainment(&t, "A", &quality(&[9_000, 9_000, 9_000, 8_000, 8_000, 8_000, 9_900]), &a_months, 3);
+        let a = attainment(
+            &t,
+            "A",
+            &quality(&[9_000, 9_000, 9_000, 8_000, 8_000, 8_000, 9_900]),
+            &a_months,
+            3,
+        );
         assert_eq!(
             a.periods.iter().map(|p| p.status).collect::<Vec<_>>(),
-            [TargetStatus::Met, TargetStatus::NotMet, TargetStatus::InsufficientSample]
+            [
+                TargetStatus::Met,
+                TargetStatus::NotMet,
+                TargetStatus::InsufficientSample
+            ]
         );
         assert!((a.share_of_periods_met - 0.5).abs() < 1e-12);
         // Overall mean 87 ≥ 85.
@@ -223,8 +307,20 @@ mod tests {
         assert_eq!(bb.overall_status, TargetStatus::NoData);
         assert_eq!(bb.share_of_periods_met, 0.0);
         let s = summarise(&[a, bb]);
-        assert_eq!((s.share_of_periods_met.value, s.share_of_periods_met.sample_size), (0.5, 2));
-        assert_eq!((s.share_of_groups_met.value, s.share_of_groups_met.sample_size), (1.0, 1));
+        assert_eq!(
+            (
+                s.share_of_periods_met.value,
+                s.share_of_periods_met.sample_size
+            ),
+            (0.5, 2)
+        );
+        assert_eq!(
+            (
+                s.share_of_groups_met.value,
+                s.share_of_groups_met.sample_size
+            ),
+            (1.0, 1)
+        );
         assert!(summarise(&[]).share_of_groups_met.no_data);
     }
 }

@@ -92,7 +92,12 @@ mod tests {
         assert_eq!(b.len(), 4);
         let data: Vec<_> = b
             .iter()
-            .zip([stats(500, 400), stats(1000, 800), GroupStats::default(), stats(1000, 700)])
+            .zip([
+                stats(500, 400),
+                stats(1000, 800),
+                GroupStats::default(),
+                stats(1000, 700),
+            ])
             .map(|(b, s)| (*b, s))
             .collect();
         let s = trend_series(Metric::ServiceLevel, "", &data, 30);

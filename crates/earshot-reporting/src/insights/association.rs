@@ -63,7 +63,8 @@ fn binary(outcome: CustomerOutcome, t: [[i64; 2]; 2], minimum_sample: i64) -> Op
     if paired <= 0 {
         return None;
     }
-    let insufficient = passed.trials < minimum_sample.max(1) || failed.trials < minimum_sample.max(1);
+    let insufficient =
+        passed.trials < minimum_sample.max(1) || failed.trials < minimum_sample.max(1);
     Some(Association {
         outcome,
         when_passed: passed.wilson().with_minimum(minimum_sample),
@@ -92,8 +93,14 @@ pub fn associations(cell: &QuestionCell, minimum_sample: i64) -> Vec<Association
     let paired = passed.total().wrapping_add(failed.total());
     if paired > 0 {
         let promoter_table = [
-            [passed.promoters, passed.passives.wrapping_add(passed.detractors)],
-            [failed.promoters, failed.passives.wrapping_add(failed.detractors)],
+            [
+                passed.promoters,
+                passed.passives.wrapping_add(passed.detractors),
+            ],
+            [
+                failed.promoters,
+                failed.passives.wrapping_add(failed.detractors),
+            ],
         ];
         out.push(Association {
             outcome: CustomerOutcome::Nps,
@@ -102,7 +109,8 @@ pub fn associations(cell: &QuestionCell, minimum_sample: i64) -> Vec<Association
             difference: significance::nps_difference(passed, failed),
             correlation: phi(promoter_table),
             paired_sample_size: paired,
-            insufficient_sample: passed.total() < minimum_sample.max(1) || failed.total() < minimum_sample.max(1),
+            insufficient_sample: passed.total() < minimum_sample.max(1)
+                || failed.total() < minimum_sample.max(1),
         });
     }
     if let Some(a) = binary(CustomerOutcome::Fcr, cell.fcr, minimum_sample) {

@@ -34,8 +34,13 @@ pub struct ParetoEntry {
 
 /// Orders questions by failures (most first, ties by id) and returns them
 /// with the total number of failures.
-pub fn pareto(questions: &BTreeMap<String, QuestionCell>, minimum_sample: i64) -> (Vec<ParetoEntry>, i64) {
-    let total: i64 = questions.values().fold(0i64, |a, q| a.wrapping_add(q.failed.max(0)));
+pub fn pareto(
+    questions: &BTreeMap<String, QuestionCell>,
+    minimum_sample: i64,
+) -> (Vec<ParetoEntry>, i64) {
+    let total: i64 = questions
+        .values()
+        .fold(0i64, |a, q| a.wrapping_add(q.failed.max(0)));
     let mut order: Vec<(&String, &QuestionCell)> = questions.iter().collect();
     order.sort_by(|(ia, a), (ib, b)| b.failed.cmp(&a.failed).then_with(|| ia.cmp(ib)));
     let mut running = 0i64;
@@ -43,7 +48,13 @@ pub fn pareto(questions: &BTreeMap<String, QuestionCell>, minimum_sample: i64) -
     let mut out = Vec::with_capacity(order.len());
     for (i, (id, q)) in order.into_iter().enumerate() {
         running = running.wrapping_add(q.failed.max(0));
-        let share = |x: i64| if total > 0 { x as f64 / total as f64 } else { 0.0 };
+        let share = |x: i64| {
+            if total > 0 {
+                x as f64 / total as f64
+            } else {
+                0.0
+            }
+        };
         let cumulative = share(running);
         let vital = vital_open && q.failed > 0;
         if cumulative >= VITAL_FEW_SHARE {
@@ -90,7 +101,10 @@ mod tests {
         ]);
         let (entries, total) = pareto(&questions, 20);
         assert_eq!(total, 50);
-        let order: Vec<_> = entries.iter().map(|e| (e.question_id.as_str(), e.vital_few)).collect();
+        let order: Vec<_> = entries
+            .iter()
+            .map(|e| (e.question_id.as_str(), e.vital_few))
+            .collect();
         assert_eq!(
             order,
             [
@@ -110,10 +124,17 @@ mod tests {
 
     #[test]
     fn no_failures_no_vital_few() {
-        let questions = BTreeMap::from([("a".to_owned(), q(3, 0)), ("b".to_owned(), QuestionCell::default())]);
+        let questions = BTreeMap::from([
+            ("a".to_owned(), q(3, 0)),
+            ("b".to_owned(), QuestionCell::default()),
+        ]);
         let (entries, total) = pareto(&questions, 5);
         assert_eq!(total, 0);
-        assert!(entries.iter().all(|e| !e.vital_few && e.cumulative_share == 0.0));
+        assert!(
+            entries
+                .iter()
+                .all(|e| !e.vital_few && e.cumulative_share == 0.0)
+        );
         assert!(entries[0].fail_rate.insufficient_sample);
         assert!(entries[1].fail_rate.no_data);
         assert!(pareto(&BTreeMap::new(), 5).0.is_empty());

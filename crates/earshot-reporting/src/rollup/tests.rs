@@ -479,3 +479,45 @@ proptest! {
         prop_assert_eq!(scanned_q, raw_q);
     }
 }
+
+#[test]
+fn ninety_day_agent_report_reads_33_rows_per_agent() {
+    // 200 agents, one handled call each per day for 120 days (UTC tenant):
+    // a 90-day report reads 17 + 14 day cells and 2 month cells per agent,
+    // however long the history is.
+    let ctx = RollupContext::default();
+    let mut rollups = Rollups::default();
+    let agents = 200;
+    let day0 = 1_767_225_600_000i64; // 2026-01-01T00:00:00Z
+    for day in 0..120i64 {
+        for a in 0..agents {
+            let rec = InteractionRecord {
+                interaction: Some(InteractionFact {
+                    context: InteractionContext {
+                        start_ms: day0 + day * 86_400_000 + 36_000_000,
+                        channel: Channel::Voice,
+                        agent_id: format!("agent-{a:04}"),
+                        team_id: format!("team-{}", a % 20),
+                        queue_id: "q".into(),
+                    },
+                    direction: Direction::Inbound,
+                    disposition: Disposition::Handled,
+                    wait_ms: 5_000,
+                    talk_ms: 200_000,
+                    hold_ms: 0,
+                    after_call_work_ms: 30_000,
+                    transferred: false,
+                    resolution: Resolution::Unknown,
+                }),
+                ..InteractionRecord::default()
+            };
+            rollups.add(&contribution(&rec, &ctx));
+        }
+    }
+    let range = DateRange::new(d(2026, 1, 15), d(2026, 4, 14)).expect("range");
+    let rows = rollups.interactions.scan(range);
+    assert_eq!(rows.len(), agents * 33);
+    let by_agent = group_by(rows, Dimension::Agent, &Filter::default()).expect("agents");
+    assert_eq!(by_agent.len(), agents);
+    assert!(by_agent.values().all(|c| c.interactions == 90));
+}
