@@ -394,3 +394,232 @@ mod tests {
         assert_eq!(rows[1].group_id, "b");
     }
 }
+
+/// Requested row order: a metric and direction, or `None` for id order.
+pub type Order = Option<(Metric, bool)>;
+
+/// A grouped report: rows in order, and the total over every group.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report<T> {
+    /// The rows (all groups; the edge pages them).
+    pub rows: Vec<Row<T>>,
+    /// The filtered center.
+    pub total: T,
+}
+
+/// An order metric the report does not compute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a figure of this report")]
+pub struct NotInReport(pub Metric);
+
+impl QualityFigures {
+    /// The estimate of `metric` in these figures, if the report has it.
+    pub fn metric(&self, metric: Metric) -> Option<Estimate> {
+        match metric {
+            Metric::EvaluationCount => Some(Estimate::count(self.evaluation_count)),
+            Metric::QualityScore => Some(self.mean_score),
+            Metric::PassRate => Some(self.pass_rate),
+            Metric::CriticalFailureRate => Some(self.critical_failure_rate),
+            _ => None,
+        }
+    }
+}
+
+impl OperationalFigures {
+    /// The estimate of `metric` in these figures, if the report has it.
+    pub fn metric(&self, metric: Metric) -> Option<Estimate> {
+        Some(match metric {
+            Metric::InteractionVolume => Estimate::count(self.interaction_count),
+            Metric::AverageHandleTime => self.average_handle_time,
+            Metric::AverageTalkTime => self.average_talk_time,
+            Metric::AverageHoldTime => self.average_hold_time,
+            Metric::AverageAfterCallWork => self.average_after_call_work,
+            Metric::AverageSpeedOfAnswer => self.average_speed_of_answer,
+            Metric::AbandonmentRate => self.abandonment_rate,
+            Metric::ServiceLevel => self.service_level,
+            Metric::TransferRate => self.transfer_rate,
+            Metric::FirstContactResolution => self.first_contact_resolution,
+            Metric::MonitoringCoverage => self.monitoring_coverage,
+            _ => return None,
+        })
+    }
+}
+
+impl CustomerFigures {
+    /// The estimate of `metric` in these figures, if the report has it.
+    pub fn metric(&self, metric: Metric) -> Option<Estimate> {
+        Some(match metric {
+            Metric::SurveyResponseRate => self.response_rate,
+            Metric::Csat => self.csat,
+            Metric::CsatMeanRating => self.csat_mean_rating,
+            Metric::Nps => self.nps.score,
+            Metric::ComplaintRate => self.complaint_rate,
+            Metric::ComplaintResolvedShare => self.complaint_resolved_share,
+            _ => return None,
+        })
+    }
+}
+
+fn assemble<C, T>(
+    groups: BTreeMap<String, C>,
+    total: &C,
+    order: Order,
+    figures: impl Fn(&C) -> T,
+    metric_of: impl Fn(&T, Metric) -> Option<Estimate>,
+    insufficient: impl Fn(&T) -> bool,
+) -> Result<Report<T>, NotInReport> {
+    let total = figures(total);
+    let figures: BTreeMap<String, T> = groups
+        .iter()
+        .map(|(k, c)| (k.clone(), figures(c)))
+        .collect();
+    let rows = match order {
+        None => rank_rows(figures, None, false),
+        Some((metric, descending)) => {
+            if metric_of(&total, metric).is_none() {
+                return Err(NotInReport(metric));
+            }
+            let key = |f: &T| {
+                (
+                    metric_of(f, metric).unwrap_or(Estimate::NO_DATA),
+                    insufficient(f),
+                )
+            };
+            rank_rows(figures, Some(&key), descending)
+        }
+    };
+    Ok(Report { rows, total })
+}
+
+/// The quality report from grouped cells and their total.
+pub fn quality_report(
+    groups: BTreeMap<String, QualityCell>,
+    total: &QualityCell,
+    order: Order,
+    minimum_sample: i64,
+) -> Result<Report<QualityFigures>, NotInReport> {
+    assemble(
+        groups,
+        total,
+        order,
+        |c| QualityFigures::from_cell(c, minimum_sample),
+        QualityFigures::metric,
+        |f| f.insufficient_sample,
+    )
+}
+
+/// The operational report from grouped cells and their total.
+pub fn operational_report(
+    groups: BTreeMap<String, InteractionCell>,
+    total: &InteractionCell,
+    order: Order,
+    minimum_sample: i64,
+) -> Result<Report<OperationalFigures>, NotInReport> {
+    assemble(
+        groups,
+        total,
+        order,
+        |c| OperationalFigures::from_cell(c, minimum_sample),
+        OperationalFigures::metric,
+        |f| f.insufficient_sample,
+    )
+}
+
+/// The customer report from grouped cells and their total.
+pub fn customer_report(
+    groups: BTreeMap<String, InteractionCell>,
+    total: &InteractionCell,
+    order: Order,
+    minimum_sample: i64,
+) -> Result<Report<CustomerFigures>, NotInReport> {
+    assemble(
+        groups,
+        total,
+        order,
+        |c| CustomerFigures::from_cell(c, minimum_sample),
+        CustomerFigures::metric,
+        |f| f.insufficient_sample,
+    )
+}
+
+/// Joins grouped quality and interaction cells into per-group stats (for
+/// trends, comparisons, targets and benchmarks); a group missing from one
+/// family has empty cells there.
+pub fn join_groups(
+    quality: BTreeMap<String, QualityCell>,
+    interactions: BTreeMap<String, InteractionCell>,
+) -> BTreeMap<String, GroupStats> {
+    let mut out: BTreeMap<String, GroupStats> = BTreeMap::new();
+    for (k, q) in quality {
+        out.entry(k).or_default().quality = q;
+    }
+    for (k, i) in interactions {
+        out.entry(k).or_default().interactions = i;
+    }
+    out
+}
+
+#[cfg(test)]
+mod assembly_tests {
+    use super::*;
+    use crate::dimension::{Dimension, Filter};
+    use crate::rollup::contribution::contribution;
+    use crate::rollup::tests::{arb_record, ctx};
+    use crate::rollup::{Rollups, group_by, total};
+    use proptest::prelude::*;
+
+    #[test]
+    fn order_metric_must_belong_to_the_report() {
+        let r = quality_report(
+            BTreeMap::new(),
+            &QualityCell::default(),
+            Some((Metric::Csat, true)),
+            5,
+        );
+        assert_eq!(r.err(), Some(NotInReport(Metric::Csat)));
+        let r = operational_report(
+            BTreeMap::new(),
+            &InteractionCell::default(),
+            Some((Metric::ServiceLevel, true)),
+            5,
+        );
+        assert!(r.is_ok_and(|r| r.rows.is_empty() && r.total.service_level.no_data));
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        /// The groups of a report add up to its total, for every dimension,
+        /// and the reported figures equal those computed from raw facts.
+        #[test]
+        fn groups_add_up_to_the_total(records in proptest::collection::vec(arb_record(), 0..40)) {
+            let mut rollups = Rollups::default();
+            let mut raw_q = QualityCell::default();
+            for r in &records {
+                let c = contribution(r, &ctx());
+                for (_, cell) in &c.quality {
+                    crate::rollup::cells::Cell::add(&mut raw_q, cell);
+                }
+                rollups.add(&c);
+            }
+            let f = Filter::default();
+            let cells: Vec<_> = rollups.quality.at(crate::rollup::keys::Grain::Day).collect();
+            let t: QualityCell = total(cells.iter().copied(), &f);
+            prop_assert_eq!(&t, &raw_q);
+            for dim in [Dimension::Agent, Dimension::Team, Dimension::Queue, Dimension::Channel, Dimension::Scorecard, Dimension::Evaluator] {
+                let groups = group_by(cells.iter().copied(), dim, &f).expect("quality knows every dimension");
+                let mut sum = QualityCell::default();
+                for g in groups.values() {
+                    crate::rollup::cells::Cell::add(&mut sum, g);
+                }
+                prop_assert_eq!(&sum, &t);
+                let report = quality_report(groups, &t, Some((Metric::QualityScore, true)), 3).expect("report");
+                let ranks: Vec<u32> = report.rows.iter().filter_map(|r| r.rank).collect();
+                prop_assert_eq!(ranks.clone(), (1..=ranks.len() as u32).collect::<Vec<_>>());
+                for r in &report.rows {
+                    prop_assert!(r.rank.is_none() || (r.figures.mean_score.is_usable() && !r.figures.insufficient_sample));
+                }
+            }
+        }
+    }
+}
