@@ -339,6 +339,44 @@ pub fn bucket_label(start: NaiveDate, g: Granularity) -> String {
     }
 }
 
+/// A report period as sent: explicit dates as (year, month, day) triples, or
+/// a preset (`None` inside means an unspecified preset).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeriodDraft {
+    /// Neither was set.
+    Missing,
+    /// `date_range`: start and end triples.
+    Dates((i32, i32, i32), (i32, i32, i32)),
+    /// `preset`; `None` for PRESET_PERIOD_UNSPECIFIED.
+    Preset(Option<Preset>),
+}
+
+/// Resolves a period against the tenant's `today`, with violations named by
+/// the contract's field paths (relative to the period field).
+pub fn resolve_period(draft: PeriodDraft, today: NaiveDate) -> Result<DateRange, Violations> {
+    match draft {
+        PeriodDraft::Missing => Err(Violations::one("", "a date_range or a preset is required")),
+        PeriodDraft::Preset(None) => Err(Violations::one(
+            "preset",
+            "must not be PRESET_PERIOD_UNSPECIFIED",
+        )),
+        PeriodDraft::Preset(Some(p)) => Ok(resolve_preset(p, today)),
+        PeriodDraft::Dates((y1, m1, d1), (y2, m2, d2)) => {
+            let mut v = Violations::new();
+            let start = v.take("date_range.start_date", parse_date(y1, m1, d1));
+            let end = v.take("date_range.end_date", parse_date(y2, m2, d2));
+            match (start, end) {
+                (Some(s), Some(e)) => DateRange::new(s, e).map_err(|err| {
+                    let mut out = Violations::new();
+                    out.extend_prefixed("date_range", err);
+                    out
+                }),
+                _ => Err(v),
+            }
+        }
+    }
+}
+
 /// What a period is compared against (see `BaselineKind` in the contract).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Baseline {
@@ -485,6 +523,34 @@ mod tests {
         assert_eq!(
             bucket_end(d(2024, 2, 10), Granularity::Month),
             d(2024, 2, 29)
+        );
+    }
+
+    #[test]
+    fn periods_resolve_with_field_paths() {
+        let today = d(2026, 5, 13);
+        assert_eq!(
+            resolve_period(PeriodDraft::Preset(Some(Preset::Yesterday)), today),
+            Ok(r(d(2026, 5, 12), d(2026, 5, 12)))
+        );
+        assert_eq!(
+            resolve_period(PeriodDraft::Dates((2026, 1, 1), (2026, 3, 31)), today),
+            Ok(r(d(2026, 1, 1), d(2026, 3, 31)))
+        );
+        let field = |p| {
+            resolve_period(p, today).unwrap_err().as_slice()[0]
+                .field
+                .clone()
+        };
+        assert_eq!(field(PeriodDraft::Missing), "");
+        assert_eq!(field(PeriodDraft::Preset(None)), "preset");
+        assert_eq!(
+            field(PeriodDraft::Dates((2026, 2, 30), (2026, 3, 1))),
+            "date_range.start_date.day"
+        );
+        assert_eq!(
+            field(PeriodDraft::Dates((2026, 3, 2), (2026, 3, 1))),
+            "date_range.end_date"
         );
     }
 

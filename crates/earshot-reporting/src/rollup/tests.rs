@@ -521,3 +521,54 @@ fn ninety_day_agent_report_reads_33_rows_per_agent() {
     assert_eq!(by_agent.len(), agents);
     assert!(by_agent.values().all(|c| c.interactions == 90));
 }
+
+fn arb_wild_record() -> impl Strategy<Value = InteractionRecord> {
+    (
+        arb_record(),
+        any::<i64>(),
+        any::<i64>(),
+        any::<i64>(),
+        any::<u8>(),
+        any::<u8>(),
+    )
+        .prop_map(|(mut r, start, wait, talk, csat, nps)| {
+            if let Some(i) = r.interaction.as_mut() {
+                i.context.start_ms = start;
+                i.wait_ms = wait;
+                i.talk_ms = talk;
+                i.hold_ms = i64::MAX;
+            }
+            if let Some(s) = r.survey.as_mut() {
+                s.csat = Some(csat);
+                s.nps = Some(nps);
+            }
+            r
+        })
+}
+
+proptest! {
+    /// Facts that skipped validation still never panic and never produce
+    /// NaN figures.
+    #[test]
+    fn unvalidated_facts_never_panic(records in proptest::collection::vec(arb_wild_record(), 0..10)) {
+        use crate::metrics::{GroupStats, Metric};
+        let mut rollups = Rollups::new(&[Grain::Day, Grain::Month, Grain::Year]);
+        for r in &records {
+            rollups.add(&contribution(r, &ctx()));
+        }
+        let stats = GroupStats {
+            quality: total(rollups.quality.at(Grain::Day), &Filter::default()),
+            interactions: total(rollups.interactions.at(Grain::Day), &Filter::default()),
+        };
+        for m in Metric::ALL {
+            let e = m.estimate(&stats, 5);
+            prop_assert!(e.value.is_finite() && e.ci_low.is_finite() && e.ci_high.is_finite());
+            let c = m.compare(&stats, &GroupStats::default(), 5);
+            prop_assert!(c.p_value.is_finite());
+        }
+        for r in &records {
+            rollups.subtract(&contribution(r, &ctx()));
+        }
+        prop_assert_eq!(rollups, Rollups::new(&[Grain::Day, Grain::Month, Grain::Year]));
+    }
+}
