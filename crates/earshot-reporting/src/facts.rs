@@ -311,11 +311,13 @@ impl EvaluationFact {
         if let Err(e) = self.context.validate() {
             v.extend_prefixed("interaction", e);
         }
+        let mut seen = std::collections::BTreeSet::new();
         for (i, q) in self.questions.iter().enumerate() {
-            v.take(
-                &format!("questions[{i}].question_id"),
-                parse_id(&q.question_id),
-            );
+            let field = format!("questions[{i}].question_id");
+            v.take(&field, parse_id(&q.question_id));
+            if !seen.insert(q.question_id.as_str()) {
+                v.push(field, "appears twice in one evaluation");
+            }
         }
         v.into_result(())
     }
@@ -473,5 +475,16 @@ mod tests {
             ..eval("x", 1)
         };
         assert!(bad.validate().is_err());
+        let q = |id: &str| QuestionResult {
+            question_id: id.into(),
+            outcome: QuestionOutcome::Passed,
+        };
+        let twice = EvaluationFact {
+            questions: vec![q("a"), q("b"), q("a")],
+            ..eval("x", 1)
+        };
+        let e = twice.validate().unwrap_err();
+        assert_eq!(e.as_slice()[0].field, "questions[2].question_id");
+        assert!(eval("x", 1).validate().is_ok());
     }
 }
