@@ -1,17 +1,23 @@
 //! Earshot's sampling service (WIP lib docs).
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod assignment;
 pub mod business_hours;
 pub mod calendar;
+pub mod coverage;
 pub mod draw;
+pub mod due;
 pub mod eligibility;
+pub mod evaluator;
 pub mod feedback;
 pub mod ids;
 pub mod ingest;
 pub mod interaction;
 pub mod plan;
+pub mod preview;
 pub mod quota;
 pub mod repeat_contact;
+pub mod routing;
 pub mod sample_size;
 pub mod selection;
 pub mod settings;
