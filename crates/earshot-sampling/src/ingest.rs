@@ -12,6 +12,27 @@
 //! made for.
 
 use crate::interaction::Interaction;
+use crate::violation::Violations;
+
+/// The most items in one batch (ingest, surveys, feedback).
+pub const MAX_BATCH_ITEMS: usize = 5000;
+
+/// Checks a batch as a whole: 1 to [`MAX_BATCH_ITEMS`] items, a `batch_id`
+/// of at most 200 characters. A bad batch is refused entirely; bad items in
+/// a good batch are rejected one by one.
+pub fn check_batch(items: usize, batch_id: &str) -> Result<(), Violations> {
+    let mut v = Violations::new();
+    if items == 0 || items > MAX_BATCH_ITEMS {
+        v.add(
+            "interactions",
+            format!("must have 1 to {MAX_BATCH_ITEMS} items"),
+        );
+    }
+    if batch_id.chars().count() > 200 {
+        v.add("batch_id", "must be at most 200 characters");
+    }
+    v.into_result(())
+}
 
 /// What storing an incoming interaction means.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +130,19 @@ mod tests {
         let mut input = valid_input();
         edit(&mut input);
         Interaction::parse(input, T0).unwrap()
+    }
+
+    #[test]
+    fn batches_are_bounded() {
+        assert!(check_batch(1, "b-1").is_ok());
+        assert!(check_batch(MAX_BATCH_ITEMS, "").is_ok());
+        assert!(check_batch(0, "").unwrap_err().has_field("interactions"));
+        assert!(check_batch(MAX_BATCH_ITEMS + 1, "").is_err());
+        assert!(
+            check_batch(1, &"b".repeat(201))
+                .unwrap_err()
+                .has_field("batch_id")
+        );
     }
 
     #[test]
