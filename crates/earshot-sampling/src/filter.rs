@@ -148,7 +148,7 @@ impl InteractionFilter {
                 None
             }
             (Some(s), Some(e)) => {
-                if purpose == Purpose::Draw && e - s > MAX_DRAW_RANGE_MS {
+                if purpose == Purpose::Draw && e.saturating_sub(s) > MAX_DRAW_RANGE_MS {
                     v.add("arrived_range", "must be at most 366 days long");
                 }
                 Some((s, e))

@@ -194,13 +194,12 @@ pub fn simulate(
         out.eligible += 1;
         let key = (agent.clone(), period.start_ms);
         if !states.contains_key(&key) {
-            let mut past: Vec<(i64, u64)> = states
-                .iter()
-                .filter(|((a, start), _)| *a == agent && *start < period.start_ms)
-                .map(|((_, start), s)| (*start, s.counts.eligible))
+            // The agent's earlier simulated periods, most recent first.
+            let mut volumes: Vec<u64> = states
+                .range((agent.clone(), i64::MIN)..(agent.clone(), period.start_ms))
+                .rev()
+                .map(|(_, s)| s.counts.eligible)
                 .collect();
-            past.sort_by_key(|p| std::cmp::Reverse(p.0));
-            let mut volumes: Vec<u64> = past.into_iter().map(|(_, v)| v).collect();
             volumes.extend(history.agent_volumes.get(&agent).into_iter().flatten());
             let expected_volume = quota::expected_volume(&volumes, prior);
             let multiplier = spec.new_hire.as_ref().and_then(|nh| {

@@ -25,14 +25,13 @@ pub const DEFAULT_PROPORTION: f64 = 0.5;
 pub const DEFAULT_MINUTES_PER_EVALUATION: f64 = 15.0;
 
 /// What a sample must estimate: a proportion within a margin at a confidence.
+/// Only [`ProportionTarget::parse`] (or the default) makes one, so the
+/// formulas below never divide by zero.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ProportionTarget {
-    /// Confidence level in [0.5, 0.9999].
-    pub confidence: f64,
-    /// Margin of error in (0, 0.5].
-    pub margin: f64,
-    /// Expected proportion in (0, 1).
-    pub proportion: f64,
+    confidence: f64,
+    margin: f64,
+    proportion: f64,
 }
 
 impl Default for ProportionTarget {
@@ -66,6 +65,21 @@ impl ProportionTarget {
             v.add("expected_proportion", "must be in (0, 1)");
         }
         v.into_result(t)
+    }
+
+    /// Confidence level in [0.5, 0.9999].
+    pub fn confidence(&self) -> f64 {
+        self.confidence
+    }
+
+    /// Margin of error in (0, 0.5].
+    pub fn margin(&self) -> f64 {
+        self.margin
+    }
+
+    /// Expected proportion in (0, 1).
+    pub fn proportion(&self) -> f64 {
+        self.proportion
     }
 
     /// The two-sided standard normal quantile for the confidence level.

@@ -180,6 +180,7 @@ pub fn top_up<K: Clone>(
 mod tests {
     use super::*;
     use crate::plan::{PerAgentTarget, RandomTarget};
+    use proptest::prelude::*;
 
     fn item(key: usize, u: f64, stratum: &str, state: PoolState) -> PoolItem<usize> {
         PoolItem {
@@ -286,5 +287,62 @@ mod tests {
         );
         // c's one interaction is already taken by a rule: borrowed from the smallest elsewhere.
         assert_eq!(keys(&t), [0, 1, 2, 5, 6]);
+    }
+
+    proptest! {
+        /// Picks are unselected, distinct, within the maximum; the minimum is
+        /// met when room and volume allow; unstratified random selections
+        /// that were a prefix of the draws stay a prefix.
+        #[test]
+        fn close_invariants(
+            draws in proptest::collection::vec((0.0f64..1.0, 0u8..3, 0u8..4), 0..60),
+            min in 0u32..10, extra in 0u32..10, capped in any::<bool>(), count in 0u32..12,
+            tau in 0.0f64..0.5, stratified in any::<bool>(),
+        ) {
+            let max = capped.then_some(min + extra);
+            let count = max.map_or(count, |m| count.min(m));
+            let q = EffectiveQuota::new(&PerAgentTarget { min, max, random: RandomTarget::Count(count) }, None);
+            let items: Vec<PoolItem<usize>> = draws
+                .iter()
+                .enumerate()
+                .map(|(n, (u, s, t))| {
+                    let state = if *u < tau { PoolState::Random } else if *t == 0 { PoolState::Targeted } else { PoolState::Unselected };
+                    item(n, *u, ["a", "b", "c"][usize::from(*s)], state)
+                })
+                .collect();
+            let alloc = stratified.then_some(Allocation::Proportional);
+            let t = top_up(&items, &q, alloc);
+            let picked: BTreeSet<usize> = keys(&t).into_iter().collect();
+            prop_assert_eq!(picked.len(), t.picks.len());
+            for k in &picked {
+                prop_assert_eq!(items[*k].state, PoolState::Unselected);
+            }
+            let before = items.iter().filter(|i| i.state != PoolState::Unselected).count() as u32;
+            prop_assert_eq!(t.total_after, before + picked.len() as u32);
+            if let Some(m) = max {
+                prop_assert!(t.total_after <= m.max(before));
+            }
+            let free = items.len() as u32 - before;
+            let room = max.map_or(u32::MAX, |m| m.saturating_sub(before));
+            prop_assert!(t.total_after >= t.required.min(before + free.min(room)));
+            if !stratified && max.is_none() {
+                // Random selections (u < tau) plus picks are the smallest draws
+                // among the items not taken by rules.
+                let mut open: Vec<(f64, usize)> = items
+                    .iter()
+                    .filter(|i| i.state != PoolState::Targeted)
+                    .map(|i| (i.u, i.key))
+                    .collect();
+                open.sort_by(|a, b| a.0.total_cmp(&b.0));
+                let random: BTreeSet<usize> = items
+                    .iter()
+                    .filter(|i| i.state == PoolState::Random)
+                    .map(|i| i.key)
+                    .chain(picked.iter().copied())
+                    .collect();
+                let prefix: BTreeSet<usize> = open.iter().take(random.len()).map(|x| x.1).collect();
+                prop_assert_eq!(random, prefix);
+            }
+        }
     }
 }
