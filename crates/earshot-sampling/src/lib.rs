@@ -72,6 +72,7 @@
 pub mod assignment;
 pub mod business_hours;
 pub mod calendar;
+pub mod convert;
 pub mod coverage;
 pub mod draw;
 pub mod due;
@@ -90,6 +91,7 @@ pub mod routing;
 pub mod sample_size;
 pub mod selection;
 pub mod settings;
+pub mod store;
 pub mod stratification;
 pub mod survey;
 pub mod targeted;

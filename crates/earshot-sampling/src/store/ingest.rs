@@ -1,0 +1,588 @@
+//! One ingest batch, in one transaction.
+//!
+//! 1. Validate every item (outside the transaction); rejects are listed.
+//! 2. Look the batch's ids up (one `IN` query per 1,000 ids) and classify
+//!    each item with [`crate::ingest::classify`]: created, updated (which
+//!    fields), unchanged or stale. Repeated ids within a batch apply in order.
+//! 3. Write: new rows through the engine's bulk path
+//!    ([`super::interactions::insert_new`]), changed rows one `UPDATE` each.
+//! 4. Repeat contacts: one query finds the other contacts of the batch's
+//!    customers within the window; the links void earlier interactions'
+//!    first-contact resolution (one `UPDATE … FROM (VALUES …)`).
+//! 5. Selection: interactions stored ended for the first time are offered to
+//!    the active plans ([`super::select::apply_plans`]); interactions whose
+//!    FCR was just voided are offered to repeat-contact rules.
+//! 6. Events: `InteractionsUpserted` (one per 500 interactions),
+//!    `FcrVoided`, `SelectionsMade`, `AssignmentsCreated`, then commit.
+//!
+//! On PostgreSQL the bulk path is `COPY`, which fails if another replica
+//! inserted one of the ids after the lookup; the batch is then retried
+//! from the start (the lookup now sees the row), up to five times.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use earshot_kit::{
+    auth::Tenant,
+    db::Tx,
+    error::{Error, Result},
+    time::from_millis,
+    with_tx,
+};
+use earshot_proto::sampling::v1 as pb;
+
+use super::interactions::{self, NewRow};
+use super::rows::{Stored, fcr, fcr_code, repeat_message};
+use super::select::{self, Env, Offer};
+use super::{Store, append, event, placeholders};
+use crate::convert;
+use crate::ids::InteractionId;
+use crate::ingest::{self as rules, IngestOutcome};
+use crate::interaction::{Direction, Interaction};
+use crate::plan::{Plan, RuleCondition};
+use crate::repeat_contact::{self, Contact, RepeatContact, RepeatSource};
+use crate::settings::Settings;
+use crate::targeted::LateFacts;
+
+/// Interactions per `InteractionsUpserted` event.
+const UPSERTS_PER_EVENT: usize = 500;
+
+/// The results of one batch.
+#[derive(Debug, Default)]
+pub struct BatchResult {
+    /// One per item, in order.
+    pub results: Vec<pb::ItemResult>,
+    /// Outcome counts.
+    pub counts: pb::OutcomeCounts,
+    /// Selections made for the batch's interactions.
+    pub selected: i32,
+}
+
+fn count(counts: &mut pb::OutcomeCounts, outcome: pb::IngestOutcome) {
+    match outcome {
+        pb::IngestOutcome::Created => counts.created += 1,
+        pb::IngestOutcome::Updated => counts.updated += 1,
+        pb::IngestOutcome::Unchanged => counts.unchanged += 1,
+        pb::IngestOutcome::Stale => counts.stale += 1,
+        pb::IngestOutcome::Rejected | pb::IngestOutcome::Unspecified => counts.rejected += 1,
+    }
+}
+
+/// One valid item of the batch.
+struct Valid {
+    index: usize,
+    interaction: Interaction,
+}
+
+#[derive(sqlx::FromRow)]
+struct ContactRow {
+    id: String,
+    customer_ref: String,
+    arrived_at: i64,
+    direction: i64,
+    repeat_at: Option<i64>,
+    channel: i64,
+    agent_id: String,
+    team_id: String,
+    queue_id: String,
+    language: String,
+    handle_ms: Option<i64>,
+}
+
+impl ContactRow {
+    fn dims(&self) -> pb::InteractionDimensions {
+        pb::InteractionDimensions {
+            interaction_id: self.id.clone(),
+            channel: i32::try_from(self.channel).unwrap_or(0),
+            direction: i32::try_from(self.direction).unwrap_or(0),
+            agent_id: self.agent_id.clone(),
+            team_id: self.team_id.clone(),
+            queue_id: self.queue_id.clone(),
+            language: self.language.clone(),
+            arrived_time: Some(from_millis(self.arrived_at)),
+            handle_duration: self.handle_ms.map(convert::duration),
+        }
+    }
+}
+
+/// A void to write: the earlier interaction, and its new repeat contact.
+struct Void {
+    earlier: String,
+    repeat: RepeatContact,
+    dims: pb::InteractionDimensions,
+}
+
+impl Store {
+    /// Stores one batch of interactions: per-item results, selections and
+    /// events, in one transaction.
+    pub async fn ingest(
+        &self,
+        tenant: &Tenant,
+        items: Vec<pb::Interaction>,
+        now: i64,
+    ) -> Result<BatchResult> {
+        let mut out = BatchResult {
+            results: Vec::with_capacity(items.len()),
+            ..Default::default()
+        };
+        let mut valid = Vec::with_capacity(items.len());
+        for (index, item) in items.into_iter().enumerate() {
+            let id = item.id.clone();
+            match Interaction::parse(convert::interaction_input(item), now) {
+                Ok(interaction) => {
+                    out.results.push(pb::ItemResult {
+                        index: i32::try_from(index).unwrap_or(i32::MAX),
+                        id,
+                        ..Default::default()
+                    });
+                    valid.push(Valid { index, interaction });
+                }
+                Err(v) => {
+                    out.results.push(pb::ItemResult {
+                        index: i32::try_from(index).unwrap_or(i32::MAX),
+                        id,
+                        outcome: pb::IngestOutcome::Rejected as i32,
+                        changed_fields: Vec::new(),
+                        violations: convert::item_violations(v),
+                    });
+                }
+            }
+        }
+        if !valid.is_empty() {
+            let settings = self.settings(tenant).await?.settings;
+            let plans = self.active_plans(tenant).await?;
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match self
+                    .ingest_once(tenant, &settings, &plans, &valid, &mut out, now)
+                    .await
+                {
+                    Err(Error::Aborted(msg)) if attempt < 5 => {
+                        tracing::debug!(attempt, %msg, "ingest raced another writer; retrying");
+                    }
+                    other => {
+                        other?;
+                        break;
+                    }
+                }
+            }
+        }
+        for r in &out.results {
+            count(
+                &mut out.counts,
+                pb::IngestOutcome::try_from(r.outcome).unwrap_or(pb::IngestOutcome::Unspecified),
+            );
+        }
+        Ok(out)
+    }
+
+    async fn ingest_once(
+        &self,
+        tenant: &Tenant,
+        settings: &Settings,
+        plans: &[Arc<Plan>],
+        valid: &[Valid],
+        out: &mut BatchResult,
+        now: i64,
+    ) -> Result<()> {
+        let window = settings.repeat_contact_window_ms;
+        let mut tx = self.db.begin().await?;
+        let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
+        let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
+
+        // Classify in order; a repeated id applies on top of the earlier one.
+        let mut current: HashMap<&str, &Interaction> = HashMap::new();
+        let mut order: Vec<&str> = Vec::new();
+        for v in valid {
+            let id = v.interaction.id.as_str();
+            let before = current
+                .get(id)
+                .copied()
+                .or_else(|| stored.get(id).map(|s| &s.interaction));
+            let outcome = rules::classify(before, &v.interaction);
+            let (code, fields) = match &outcome {
+                IngestOutcome::Created => (pb::IngestOutcome::Created, Vec::new()),
+                IngestOutcome::Updated(f) => (
+                    pb::IngestOutcome::Updated,
+                    f.iter().map(|s| (*s).to_owned()).collect(),
+                ),
+                IngestOutcome::Unchanged => (pb::IngestOutcome::Unchanged, Vec::new()),
+                IngestOutcome::Stale => (pb::IngestOutcome::Stale, Vec::new()),
+            };
+            if let Some(r) = out.results.get_mut(v.index) {
+                r.outcome = code as i32;
+                r.changed_fields = fields;
+                r.violations.clear();
+            }
+            if outcome.writes() {
+                if !current.contains_key(id) {
+                    order.push(id);
+                }
+                current.insert(id, &v.interaction);
+            }
+        }
+
+        // Write.
+        let mut new_rows = Vec::new();
+        for id in &order {
+            let Some(i) = current.get(id) else { continue };
+            if stored.contains_key(*id) {
+                interactions::update_facts(&mut tx, tenant, i, now).await?;
+            } else {
+                new_rows.push(NewRow {
+                    interaction: i,
+                    now,
+                });
+            }
+        }
+        interactions::insert_new(&mut tx, tenant, &new_rows).await?;
+
+        // Repeat contacts.
+        let written: Vec<&Interaction> = order.iter().filter_map(|id| current.get(id).copied()).collect();
+        let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
+        let voided: HashMap<&str, &RepeatContact> =
+            voids.iter().map(|v| (v.earlier.as_str(), &v.repeat)).collect();
+
+        // Selection.
+        let env = Env {
+            tenant,
+            settings,
+            now,
+        };
+        let mut offers: Vec<Offer<'_>> = Vec::new();
+        for id in &order {
+            let Some(i) = current.get(id) else { continue };
+            let before = stored.get(*id);
+            if !rules::draws_now(before.map(|s| &s.interaction), i) {
+                continue;
+            }
+            let mut facts = before.map(|s| s.facts).unwrap_or_default();
+            facts.repeat_contact |= voided.contains_key(*id);
+            offers.push(Offer {
+                interaction: i,
+                facts,
+                draw_now: true,
+                new: before.is_none(),
+            });
+        }
+        // Earlier interactions just voided: offered to repeat-contact rules.
+        let wants_repeat = plans.iter().any(|p| {
+            p.spec
+                .rules
+                .iter()
+                .any(|r| r.condition == RuleCondition::RepeatContact)
+        });
+        let late_ids: Vec<&str> = if wants_repeat {
+            voids
+                .iter()
+                .map(|v| v.earlier.as_str())
+                .filter(|id| !current.contains_key(id))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let late = interactions::lookup(&mut tx, tenant, &late_ids).await?;
+        for s in late.values() {
+            if s.interaction.is_ended() {
+                offers.push(Offer {
+                    interaction: &s.interaction,
+                    facts: LateFacts {
+                        repeat_contact: true,
+                        ..s.facts
+                    },
+                    draw_now: false,
+                    new: false,
+                });
+            }
+        }
+        let made = select::apply_plans(&mut tx, &env, plans, &offers).await?;
+        out.selected = i32::try_from(
+            made.selections
+                .iter()
+                .filter(|s| {
+                    s.interaction
+                        .as_ref()
+                        .is_some_and(|d| current.contains_key(d.interaction_id.as_str()))
+                })
+                .count(),
+        )
+        .unwrap_or(i32::MAX);
+
+        // Events.
+        let mut upserts = Vec::with_capacity(order.len());
+        for id in &order {
+            let Some(i) = current.get(id) else { continue };
+            let before = stored.get(*id);
+            let repeat = voided
+                .get(*id)
+                .copied()
+                .or_else(|| before.and_then(|s| s.repeat.as_ref()));
+            let mut m = convert::interaction_facts(i);
+            m.repeat_contact = repeat.map(repeat_message);
+            m.fcr_status = fcr_code(fcr(i, repeat, window, now));
+            m.create_time = Some(from_millis(before.map_or(now, |s| s.created_at)));
+            m.update_time = Some(from_millis(now));
+            m.revision = before.map_or(1, |s| s.revision + 1);
+            let (outcome, changed_fields) = match before {
+                None => (pb::IngestOutcome::Created, Vec::new()),
+                Some(s) => (
+                    pb::IngestOutcome::Updated,
+                    rules::changed_fields(&s.interaction, i)
+                        .into_iter()
+                        .map(str::to_owned)
+                        .collect(),
+                ),
+            };
+            upserts.push(pb::InteractionUpsert {
+                interaction: Some(m),
+                outcome: outcome as i32,
+                changed_fields,
+            });
+        }
+        let mut events = Vec::new();
+        let mut upserts = upserts.into_iter().peekable();
+        while upserts.peek().is_some() {
+            let chunk: Vec<pb::InteractionUpsert> = upserts.by_ref().take(UPSERTS_PER_EVENT).collect();
+            events.push(event(
+                "interactions.upserted",
+                pb::event::Payload::InteractionsUpserted(pb::InteractionsUpserted {
+                    upserts: chunk,
+                }),
+                now,
+            ));
+        }
+        if !voids.is_empty() {
+            events.push(fcr_event(&voids, now));
+        }
+        selection_events(&mut events, made, now);
+        append(&mut tx, tenant, &events).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// The `FcrVoided` event of some voids.
+fn fcr_event(voids: &[Void], now: i64) -> earshot_kit::feed::NewEvent {
+    event(
+        "fcr.voided",
+        pb::event::Payload::FcrVoided(pb::FcrVoided {
+            voids: voids
+                .iter()
+                .map(|v| pb::FcrVoid {
+                    interaction: Some(v.dims.clone()),
+                    repeat_contact: Some(repeat_message(&v.repeat)),
+                })
+                .collect(),
+        }),
+        now,
+    )
+}
+
+/// Appends `SelectionsMade` and `AssignmentsCreated` for what was made.
+pub fn selection_events(events: &mut Vec<earshot_kit::feed::NewEvent>, made: select::Made, now: i64) {
+    if !made.selections.is_empty() {
+        events.push(event(
+            "selections.made",
+            pb::event::Payload::SelectionsMade(pb::SelectionsMade {
+                selections: made.selections,
+            }),
+            now,
+        ));
+    }
+    if !made.assignments.is_empty() {
+        events.push(event(
+            "assignments.created",
+            pb::event::Payload::AssignmentsCreated(pb::AssignmentsCreated {
+                assignments: made.assignments,
+            }),
+            now,
+        ));
+    }
+}
+
+/// Finds the repeat contacts that storing `written` creates and writes the
+/// voids (earliest repeat kept; derived links never replace an earlier one).
+async fn repeat_contacts(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    written: &[&Interaction],
+    window: i64,
+    now: i64,
+) -> Result<Vec<Void>> {
+    let with_ref: Vec<&&Interaction> = written.iter().filter(|i| !i.customer_ref.is_empty()).collect();
+    if with_ref.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut refs: Vec<&str> = with_ref.iter().map(|i| i.customer_ref.as_str()).collect();
+    refs.sort_unstable();
+    refs.dedup();
+    let lo = with_ref
+        .iter()
+        .map(|i| i.arrived_ms)
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(window);
+    let hi = with_ref
+        .iter()
+        .map(|i| i.arrived_ms)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(window);
+    let mut contacts: BTreeMap<String, Vec<ContactRow>> = BTreeMap::new();
+    for chunk in refs.chunks(1000) {
+        let sql = format!(
+            "SELECT id, customer_ref, arrived_at, direction, repeat_at, channel, agent_id, team_id, \
+             queue_id, language, handle_ms FROM interactions WHERE tenant_id = $1 \
+             AND customer_ref <> '' AND customer_ref IN ({}) AND arrived_at >= $2 AND arrived_at <= $3",
+            placeholders(4, chunk.len())
+        );
+        let rows: Vec<ContactRow> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(tenant.id())
+                .bind(lo)
+                .bind(hi);
+            for r in chunk {
+                q = q.bind(*r);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        for r in rows {
+            contacts.entry(r.customer_ref.clone()).or_default().push(r);
+        }
+    }
+    // Earliest repeat per earlier interaction.
+    let mut best: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    for w in &with_ref {
+        let Some(others) = contacts.get(&w.customer_ref) else {
+            continue;
+        };
+        let parsed: Vec<(InteractionId, i64, Direction)> = others
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    InteractionId::parse(o.id.clone()).ok()?,
+                    o.arrived_at,
+                    Direction::from_code(i32::try_from(o.direction).ok()?)?,
+                ))
+            })
+            .collect();
+        let list: Vec<Contact<'_>> = parsed
+            .iter()
+            .map(|(id, at, d)| Contact {
+                id,
+                arrived_ms: *at,
+                direction: *d,
+            })
+            .collect();
+        let me = Contact {
+            id: &w.id,
+            arrived_ms: w.arrived_ms,
+            direction: w.direction,
+        };
+        for link in repeat_contact::links_for(me, &list, window) {
+            let e = best
+                .entry(link.earlier.as_str().to_owned())
+                .or_insert_with(|| (link.later.as_str().to_owned(), link.later_arrived_ms));
+            if link.later_arrived_ms < e.1 {
+                *e = (link.later.as_str().to_owned(), link.later_arrived_ms);
+            }
+        }
+    }
+    let by_id: HashMap<&str, &ContactRow> = contacts
+        .values()
+        .flatten()
+        .map(|r| (r.id.as_str(), r))
+        .collect();
+    let mut voids = Vec::new();
+    for (earlier, (later, at)) in best {
+        let Some(row) = by_id.get(earlier.as_str()) else {
+            continue;
+        };
+        let repeat = RepeatContact {
+            repeat_interaction: InteractionId::parse(later).ok(),
+            repeat_ms: at,
+            source: RepeatSource::Derived,
+            reason: String::new(),
+        };
+        let existing = row.repeat_at.map(|t| RepeatContact {
+            repeat_interaction: None,
+            repeat_ms: t,
+            source: RepeatSource::Derived,
+            reason: String::new(),
+        });
+        if repeat.supersedes(existing.as_ref()) {
+            voids.push(Void {
+                earlier,
+                dims: row.dims(),
+                repeat,
+            });
+        }
+    }
+    write_voids(tx, tenant, &voids, now).await?;
+    Ok(voids)
+}
+
+/// Records repeat contacts on interactions, in one statement per 300.
+async fn write_voids(tx: &mut Tx, tenant: &Tenant, voids: &[Void], now: i64) -> Result<()> {
+    for chunk in voids.chunks(300) {
+        let mut values = String::new();
+        for n in 0..chunk.len() {
+            if n > 0 {
+                values.push(',');
+            }
+            values.push('(');
+            values.push_str(&placeholders(3 + n * 5, 5));
+            values.push(')');
+        }
+        let sql = format!(
+            "UPDATE interactions SET repeat_interaction_id = v.column2, repeat_at = v.column3, \
+             repeat_source = v.column4, repeat_reason = v.column5, updated_at = $2, \
+             revision = interactions.revision + 1 \
+             FROM (VALUES {values}) AS v \
+             WHERE interactions.tenant_id = $1 AND interactions.id = v.column1"
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(tenant.id())
+                .bind(now);
+            for v in chunk {
+                q = q
+                    .bind(v.earlier.as_str())
+                    .bind(
+                        v.repeat
+                            .repeat_interaction
+                            .as_ref()
+                            .map(|i| i.as_str().to_owned())
+                            .unwrap_or_default(),
+                    )
+                    .bind(v.repeat.repeat_ms)
+                    .bind(match v.repeat.source {
+                        RepeatSource::Derived => 1_i64,
+                        RepeatSource::Reported => 2_i64,
+                    })
+                    .bind(v.repeat.reason.as_str());
+            }
+            q.execute(&mut *c).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Records one repeat contact (reported by a CRM) inside `tx`; returns its
+/// `FcrVoided` event.
+pub async fn record_void(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    stored: &Stored,
+    repeat: RepeatContact,
+    now: i64,
+) -> Result<earshot_kit::feed::NewEvent> {
+    let v = Void {
+        earlier: stored.interaction.id.as_str().to_owned(),
+        dims: convert::dimensions(&stored.interaction),
+        repeat,
+    };
+    write_voids(tx, tenant, std::slice::from_ref(&v), now).await?;
+    Ok(fcr_event(std::slice::from_ref(&v), now))
+}
