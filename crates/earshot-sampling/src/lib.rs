@@ -90,11 +90,13 @@ pub mod repeat_contact;
 pub mod routing;
 pub mod sample_size;
 pub mod selection;
+pub mod service;
 pub mod settings;
 pub mod store;
 pub mod stratification;
 pub mod survey;
 pub mod targeted;
+pub mod tasks;
 pub mod time;
 pub mod top_up;
 pub mod violation;
@@ -124,15 +126,14 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
-        let server =
-            SamplingServiceServer::new(Unbuilt).max_decoding_message_size(ctx.max_message_bytes());
+        let store = store::Store::new(ctx.db.clone());
+        ctx.tasks.spawn(tasks::run(
+            store.clone(),
+            tasks::SWEEP_INTERVAL,
+            ctx.shutdown.clone(),
+        ));
+        let server = SamplingServiceServer::new(service::Sampling::new(store, ctx.shutdown.clone()))
+            .max_decoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }
-
-/// Until the service is built every RPC answers UNIMPLEMENTED (the
-/// generated default stubs), never fake data.
-struct Unbuilt;
-
-#[tonic::async_trait]
-impl sampling_service_server::SamplingService for Unbuilt {}

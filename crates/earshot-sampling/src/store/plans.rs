@@ -115,6 +115,24 @@ impl Store {
         Ok(out)
     }
 
+    /// Every plan of the tenant (archived too), latest versions, in
+    /// creation order.
+    pub async fn all_plans(&self, tenant: &Tenant) -> Result<Vec<Arc<Plan>>> {
+        let ids: Vec<String> = with_pool!(self.db.read(), |p| sqlx::query_scalar::<_, String>(
+            "SELECT id FROM plans WHERE tenant_id = $1 ORDER BY created_at, id"
+        )
+        .bind(tenant.id())
+        .fetch_all(p)
+        .await)?;
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(p) = self.plan(tenant, &id).await? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     async fn plan_version(
         &self,
         tenant: &Tenant,
