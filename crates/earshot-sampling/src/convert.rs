@@ -42,7 +42,9 @@ pub fn invalid_under(prefix: &str, v: Violations) -> Error {
     Error::InvalidArgument(
         v.into_vec()
             .into_iter()
-            .map(|v| FieldViolation::new(crate::violation::join_path(prefix, &v.field), v.description))
+            .map(|v| {
+                FieldViolation::new(crate::violation::join_path(prefix, &v.field), v.description)
+            })
             .collect(),
     )
 }
@@ -148,9 +150,21 @@ pub fn interaction_facts(i: &Interaction) -> pb::Interaction {
         id: i.id.as_str().to_owned(),
         channel: i.channel.code(),
         direction: i.direction.code(),
-        agent_id: i.agent.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-        team_id: i.team.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-        queue_id: i.queue.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
+        agent_id: i
+            .agent
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        team_id: i
+            .team
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        queue_id: i
+            .queue
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
         arrived_time: Some(from_millis(i.arrived_ms)),
         answered_time: opt_time(i.answered_ms),
         ended_time: opt_time(i.ended_ms),
@@ -163,8 +177,16 @@ pub fn interaction_facts(i: &Interaction) -> pb::Interaction {
         transferred: i.transferred,
         abandoned: i.abandoned,
         escalated: i.escalated,
-        language: i.language.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
-        attributes: i.attributes.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        language: i
+            .language
+            .as_ref()
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
+        attributes: i
+            .attributes
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         recording_uri: i.recording_uri.clone(),
         transcript_uri: i.transcript_uri.clone(),
         source_update_time: opt_time(i.source_update_ms),
@@ -179,10 +201,26 @@ pub fn dimensions(i: &Interaction) -> pb::InteractionDimensions {
         interaction_id: i.id.as_str().to_owned(),
         channel: i.channel.code(),
         direction: i.direction.code(),
-        agent_id: i.agent.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-        team_id: i.team.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-        queue_id: i.queue.as_ref().map(|a| a.as_str().to_owned()).unwrap_or_default(),
-        language: i.language.as_ref().map(|l| l.as_str().to_owned()).unwrap_or_default(),
+        agent_id: i
+            .agent
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        team_id: i
+            .team
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        queue_id: i
+            .queue
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        language: i
+            .language
+            .as_ref()
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
         arrived_time: Some(from_millis(i.arrived_ms)),
         handle_duration: i.handle_ms().map(duration),
     }
@@ -371,7 +409,10 @@ pub fn settings_input(s: &pb::Settings) -> SettingsInput {
 pub fn settings_message(s: &crate::settings::Settings, stored: &pb::Settings) -> pb::Settings {
     pb::Settings {
         time_zone: s.time_zone.name().to_owned(),
-        business_hours: stored.business_hours.clone().or(Some(pb::BusinessHours::default())),
+        business_hours: stored
+            .business_hours
+            .clone()
+            .or(Some(pb::BusinessHours::default())),
         repeat_contact_window: Some(duration(s.repeat_contact_window_ms)),
         monitoring_sla: Some(pb::MonitoringSla {
             default_due_within: Some(duration(s.sla.default_due_within_ms)),

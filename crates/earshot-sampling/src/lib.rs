@@ -132,8 +132,9 @@ fn build(ctx: ServiceContext) -> BuildFuture {
             tasks::SWEEP_INTERVAL,
             ctx.shutdown.clone(),
         ));
-        let server = SamplingServiceServer::new(service::Sampling::new(store, ctx.shutdown.clone()))
-            .max_decoding_message_size(ctx.max_message_bytes());
+        let server =
+            SamplingServiceServer::new(service::Sampling::new(store, ctx.shutdown.clone()))
+                .max_decoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }

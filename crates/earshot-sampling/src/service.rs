@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 use earshot_kit::{
     auth::{self, Caller, Role},
     error::{Error, Result},
-    feed,
-    paging,
+    feed, paging,
     time::{from_millis, now_millis},
 };
 use earshot_proto::sampling::v1::{self as pb, sampling_service_server::SamplingService};
@@ -76,7 +75,12 @@ fn by(c: &Caller) -> (&str, &'static str) {
 
 /// What of interactions, selections and coverage a caller may see.
 fn visibility(c: &Caller) -> Result<Visibility> {
-    if c.has_any(&[Role::Admin, Role::QaManager, Role::Integration, Role::Service]) {
+    if c.has_any(&[
+        Role::Admin,
+        Role::QaManager,
+        Role::Integration,
+        Role::Service,
+    ]) {
         Ok(Visibility::default())
     } else if c.has(Role::Supervisor) {
         Ok(Visibility {
@@ -97,7 +101,11 @@ fn visibility(c: &Caller) -> Result<Visibility> {
     }
 }
 
-fn id_field<T>(field: &str, value: &str, parse: impl Fn(String) -> std::result::Result<T, String>) -> Result<T> {
+fn id_field<T>(
+    field: &str,
+    value: &str,
+    parse: impl Fn(String) -> std::result::Result<T, String>,
+) -> Result<T> {
     parse(value.to_owned()).map_err(|e| Error::invalid(field, e))
 }
 
@@ -141,7 +149,9 @@ impl Sampling {
         batch_id: &str,
     ) -> Result<crate::store::ingest::BatchResult> {
         check_batch(items.len(), batch_id)?;
-        self.store.ingest(caller.tenant(), items, now_millis()).await
+        self.store
+            .ingest(caller.tenant(), items, now_millis())
+            .await
     }
 
     fn interaction_message(
@@ -176,7 +186,11 @@ impl Sampling {
         None
     }
 
-    async fn preview(&self, caller: &Caller, req: pb::PreviewPlanRequest) -> Result<pb::PlanPreview> {
+    async fn preview(
+        &self,
+        caller: &Caller,
+        req: pb::PreviewPlanRequest,
+    ) -> Result<pb::PlanPreview> {
         let tenant = caller.tenant();
         let now = now_millis();
         let minutes = match req.minutes_per_evaluation {
@@ -230,8 +244,15 @@ impl Sampling {
             })
             .collect();
         let mut history = History::default();
-        if matches!(req.plan_source, Some(pb::preview_plan_request::PlanSource::PlanId(_))) {
-            for (agent, vols) in self.store.agent_history(tenant, plan.id.as_str(), start).await? {
+        if matches!(
+            req.plan_source,
+            Some(pb::preview_plan_request::PlanSource::PlanId(_))
+        ) {
+            for (agent, vols) in self
+                .store
+                .agent_history(tenant, plan.id.as_str(), start)
+                .await?
+            {
                 if let Ok(a) = crate::ids::AgentId::parse(agent) {
                     history.agent_volumes.insert(a, vols);
                 }
@@ -250,7 +271,12 @@ impl Sampling {
         let total_selected: u64 = sim.strata.values().map(|s| s.selected).sum();
         let share = |x: u64, of: u64| if of == 0 { 0.0 } else { x as f64 / of as f64 };
         let mut sample: Vec<&crate::preview::SimSelection> = sim.selections.iter().collect();
-        sample.sort_by_key(|s| (stored.get(s.item).map_or(0, |x| x.interaction.arrived_ms), s.item));
+        sample.sort_by_key(|s| {
+            (
+                stored.get(s.item).map_or(0, |x| x.interaction.arrived_ms),
+                s.item,
+            )
+        });
         let selected = i64::try_from(sim.selections.len()).unwrap_or(i64::MAX);
         Ok(pb::PlanPreview {
             range: Some(convert::time_range(start, end)),
@@ -283,14 +309,21 @@ impl Sampling {
                 .iter()
                 .map(|a| pb::AgentPreview {
                     agent_id: a.agent.as_str().to_owned(),
-                    team_id: a.team.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default(),
+                    team_id: a
+                        .team
+                        .as_ref()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default(),
                     period: Some(convert::time_range(a.period.start_ms, a.period.end_ms)),
                     eligible: i64::try_from(a.counts.eligible).unwrap_or(i64::MAX),
                     expected_volume: a.expected_volume,
                     threshold: a.threshold,
                     random_target: i32::try_from(a.random_target).unwrap_or(i32::MAX),
                     min: i32::try_from(a.quota.min).unwrap_or(i32::MAX),
-                    max: a.quota.max.map_or(0, |m| i32::try_from(m).unwrap_or(i32::MAX)),
+                    max: a
+                        .quota
+                        .max
+                        .map_or(0, |m| i32::try_from(m).unwrap_or(i32::MAX)),
                     selected_random: i32::try_from(a.counts.random).unwrap_or(i32::MAX),
                     selected_top_up: i32::try_from(a.counts.top_up).unwrap_or(i32::MAX),
                     selected_targeted: i32::try_from(a.counts.targeted).unwrap_or(i32::MAX),
@@ -342,7 +375,8 @@ impl SamplingService for Sampling {
         let mut inbound = request.into_inner();
         // One batch in flight at a time: acknowledgements come back in order
         // and the client's window of unacknowledged batches bounds memory.
-        let (tx, rx) = mpsc::channel::<std::result::Result<pb::IngestInteractionsResponse, Status>>(4);
+        let (tx, rx) =
+            mpsc::channel::<std::result::Result<pb::IngestInteractionsResponse, Status>>(4);
         let this = self.clone();
         tokio::spawn(async move {
             loop {
@@ -460,7 +494,10 @@ impl SamplingService for Sampling {
             .settings
             .repeat_contact_window_ms;
         let id = stored.interaction.id.as_str().to_owned();
-        let (s, f) = self.store.late_facts_of(caller.tenant(), &[id.as_str()]).await?;
+        let (s, f) = self
+            .store
+            .late_facts_of(caller.tenant(), &[id.as_str()])
+            .await?;
         Ok(Response::new(pb::RecordRepeatContactResponse {
             interaction: Some(self.interaction_message(&stored, &s, &f, window)),
             outcome: outcome as i32,
@@ -480,11 +517,19 @@ impl SamplingService for Sampling {
             return Err(missing().into());
         };
         let i = &stored.interaction;
-        let allowed = caller.has_any(&[Role::Admin, Role::QaManager, Role::Integration, Role::Service])
-            || (caller.has(Role::Supervisor)
-                && i.team.as_ref().is_some_and(|t| caller.teams().iter().any(|x| x == t.as_str())))
+        let allowed = caller.has_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Service,
+        ]) || (caller.has(Role::Supervisor)
+            && i.team
+                .as_ref()
+                .is_some_and(|t| caller.teams().iter().any(|x| x == t.as_str())))
             || (caller.has(Role::Agent)
-                && i.agent.as_ref().is_some_and(|a| a.as_str() == caller.subject()))
+                && i.agent
+                    .as_ref()
+                    .is_some_and(|a| a.as_str() == caller.subject()))
             || (caller.has(Role::Evaluator)
                 && self
                     .store
@@ -493,9 +538,19 @@ impl SamplingService for Sampling {
         if !allowed {
             return Err(missing().into());
         }
-        let window = self.store.settings(tenant).await?.settings.repeat_contact_window_ms;
+        let window = self
+            .store
+            .settings(tenant)
+            .await?
+            .settings
+            .repeat_contact_window_ms;
         let mut m = self.interaction_message(&stored, &surveys, &feedback, window);
-        if !caller.has_any(&[Role::Admin, Role::QaManager, Role::Integration, Role::Service]) {
+        if !caller.has_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Service,
+        ]) {
             // Never shown to agents or evaluators.
             m.customer_ref.clear();
         }
@@ -511,8 +566,9 @@ impl SamplingService for Sampling {
         let caller = auth::caller(&request)?;
         let vis = visibility(&caller)?;
         let req = request.into_inner();
-        let filter = InteractionFilter::parse(&convert::filter_input(req.filter.as_ref()), Purpose::List)
-            .map_err(|v| convert::invalid_under("filter", v))?;
+        let filter =
+            InteractionFilter::parse(&convert::filter_input(req.filter.as_ref()), Purpose::List)
+                .map_err(|v| convert::invalid_under("filter", v))?;
         let fp = paging::fingerprint(&(
             prost::Message::encode_to_vec(&req.filter.clone().unwrap_or_default()),
             vis.teams.clone(),
@@ -524,7 +580,10 @@ impl SamplingService for Sampling {
             .list_interactions(caller.tenant(), &filter, &vis, cursor, size)
             .await?;
         let next = paging::next_token(&mut rows, size, fp, |s| {
-            (s.interaction.arrived_ms, s.interaction.id.as_str().to_owned())
+            (
+                s.interaction.arrived_ms,
+                s.interaction.id.as_str().to_owned(),
+            )
         });
         let window = self
             .store
@@ -533,7 +592,12 @@ impl SamplingService for Sampling {
             .settings
             .repeat_contact_window_ms;
         let now = now_millis();
-        let hide_ref = !caller.has_any(&[Role::Admin, Role::QaManager, Role::Integration, Role::Service]);
+        let hide_ref = !caller.has_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Service,
+        ]);
         Ok(Response::new(pb::ListInteractionsResponse {
             interactions: rows
                 .iter()
@@ -583,7 +647,10 @@ impl SamplingService for Sampling {
             .into());
         }
         let wanted: Vec<String> = drawn.iter().map(|d| d.item.clone()).collect();
-        let found = self.store.interactions_by_id(caller.tenant(), &wanted).await?;
+        let found = self
+            .store
+            .interactions_by_id(caller.tenant(), &wanted)
+            .await?;
         let window = self
             .store
             .settings(caller.tenant())
@@ -601,7 +668,10 @@ impl SamplingService for Sampling {
         }))
     }
 
-    async fn create_plan(&self, request: Request<pb::CreatePlanRequest>) -> R<pb::CreatePlanResponse> {
+    async fn create_plan(
+        &self,
+        request: Request<pb::CreatePlanRequest>,
+    ) -> R<pb::CreatePlanResponse> {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Admin, Role::QaManager])?;
         let req = request.into_inner();
@@ -611,7 +681,13 @@ impl SamplingService for Sampling {
             .ok_or_else(|| Error::invalid("plan", "is required"))?;
         let out = self
             .store
-            .create_plan(caller.tenant(), &plan, &req.request_id, by(&caller), now_millis())
+            .create_plan(
+                caller.tenant(),
+                &plan,
+                &req.request_id,
+                by(&caller),
+                now_millis(),
+            )
             .await?;
         Ok(Response::new(pb::CreatePlanResponse { plan: Some(out) }))
     }
@@ -660,14 +736,19 @@ impl SamplingService for Sampling {
             .store
             .list_plans(caller.tenant(), &states, cursor, size)
             .await?;
-        let next = paging::next_token(&mut plans, size, fp, |p| (p.display_name.clone(), p.id.clone()));
+        let next = paging::next_token(&mut plans, size, fp, |p| {
+            (p.display_name.clone(), p.id.clone())
+        });
         Ok(Response::new(pb::ListPlansResponse {
             plans,
             next_page_token: next,
         }))
     }
 
-    async fn update_plan(&self, request: Request<pb::UpdatePlanRequest>) -> R<pb::UpdatePlanResponse> {
+    async fn update_plan(
+        &self,
+        request: Request<pb::UpdatePlanRequest>,
+    ) -> R<pb::UpdatePlanResponse> {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Admin, Role::QaManager])?;
         let plan = request
@@ -681,7 +762,10 @@ impl SamplingService for Sampling {
         Ok(Response::new(pb::UpdatePlanResponse { plan: Some(out) }))
     }
 
-    async fn archive_plan(&self, request: Request<pb::ArchivePlanRequest>) -> R<pb::ArchivePlanResponse> {
+    async fn archive_plan(
+        &self,
+        request: Request<pb::ArchivePlanRequest>,
+    ) -> R<pb::ArchivePlanResponse> {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Admin, Role::QaManager])?;
         let req = request.into_inner();
@@ -693,7 +777,10 @@ impl SamplingService for Sampling {
         Ok(Response::new(pb::ArchivePlanResponse { plan: Some(out) }))
     }
 
-    async fn preview_plan(&self, request: Request<pb::PreviewPlanRequest>) -> R<pb::PreviewPlanResponse> {
+    async fn preview_plan(
+        &self,
+        request: Request<pb::PreviewPlanRequest>,
+    ) -> R<pb::PreviewPlanResponse> {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Admin, Role::QaManager])?;
         let preview = self.preview(&caller, request.into_inner()).await?;
@@ -711,7 +798,11 @@ impl SamplingService for Sampling {
         let mut v = crate::violation::Violations::new();
         let target = v.nest(
             "",
-            ProportionTarget::parse(req.confidence_level, req.margin_of_error, req.expected_proportion),
+            ProportionTarget::parse(
+                req.confidence_level,
+                req.margin_of_error,
+                req.expected_proportion,
+            ),
         );
         if req.population_size < 0 {
             v.add("population_size", "must not be negative");
@@ -740,11 +831,16 @@ impl SamplingService for Sampling {
             z: target.z(),
             total_evaluations: i64::try_from(cost.total_evaluations).unwrap_or(i64::MAX),
             evaluator_hours: cost.evaluator_hours,
-            evaluator_time: Some(convert::duration((cost.evaluator_hours * 3_600_000.0) as i64)),
+            evaluator_time: Some(convert::duration(
+                (cost.evaluator_hours * 3_600_000.0) as i64,
+            )),
         }))
     }
 
-    async fn close_period(&self, request: Request<pb::ClosePeriodRequest>) -> R<pb::ClosePeriodResponse> {
+    async fn close_period(
+        &self,
+        request: Request<pb::ClosePeriodRequest>,
+    ) -> R<pb::ClosePeriodResponse> {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Admin, Role::QaManager, Role::Service])?;
         let req = request.into_inner();
@@ -773,7 +869,10 @@ impl SamplingService for Sampling {
         caller.require_any(&[Role::Admin, Role::QaManager, Role::Supervisor])?;
         let req = request.into_inner();
         let mut v = crate::violation::Violations::new();
-        v.check("interaction_id", InteractionId::parse(req.interaction_id.clone()));
+        v.check(
+            "interaction_id",
+            InteractionId::parse(req.interaction_id.clone()),
+        );
         v.check("note", check_text(&req.note, 2000));
         let evaluator = v
             .check(
@@ -821,7 +920,12 @@ impl SamplingService for Sampling {
         request: Request<pb::ListSelectionsRequest>,
     ) -> R<pb::ListSelectionsResponse> {
         let caller = auth::caller(&request)?;
-        caller.require_any(&[Role::Admin, Role::QaManager, Role::Service, Role::Supervisor])?;
+        caller.require_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Service,
+            Role::Supervisor,
+        ])?;
         let req = request.into_inner();
         let (s, e) = convert::range_ms(req.select_range.as_ref());
         let f = crate::store::manual::SelectionFilter {
@@ -873,12 +977,19 @@ impl SamplingService for Sampling {
         }))
     }
 
-    async fn get_evaluator(&self, request: Request<pb::GetEvaluatorRequest>) -> R<pb::GetEvaluatorResponse> {
+    async fn get_evaluator(
+        &self,
+        request: Request<pb::GetEvaluatorRequest>,
+    ) -> R<pb::GetEvaluatorResponse> {
         let caller = auth::caller(&request)?;
         let id = request.into_inner().evaluator_id;
         id_field("evaluator_id", &id, EvaluatorId::parse)?;
-        let allowed = caller.has_any(&[Role::Admin, Role::QaManager, Role::Supervisor, Role::Service])
-            || (caller.has(Role::Evaluator) && caller.subject() == id);
+        let allowed = caller.has_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Supervisor,
+            Role::Service,
+        ]) || (caller.has(Role::Evaluator) && caller.subject() == id);
         if !allowed {
             return Err(Error::not_found(format!("evaluator {id:?}")).into());
         }
@@ -887,7 +998,9 @@ impl SamplingService for Sampling {
             .evaluator(caller.tenant(), &id, now_millis())
             .await?
             .ok_or_else(|| Error::not_found(format!("evaluator {id:?}")))?;
-        Ok(Response::new(pb::GetEvaluatorResponse { evaluator: Some(e) }))
+        Ok(Response::new(pb::GetEvaluatorResponse {
+            evaluator: Some(e),
+        }))
     }
 
     async fn list_evaluators(
@@ -895,7 +1008,12 @@ impl SamplingService for Sampling {
         request: Request<pb::ListEvaluatorsRequest>,
     ) -> R<pb::ListEvaluatorsResponse> {
         let caller = auth::caller(&request)?;
-        caller.require_any(&[Role::Admin, Role::QaManager, Role::Supervisor, Role::Service])?;
+        caller.require_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Supervisor,
+            Role::Service,
+        ])?;
         let req = request.into_inner();
         if req.channel != 0 && crate::interaction::Channel::from_code(req.channel).is_none() {
             return Err(Error::invalid("channel", "unknown channel").into());
@@ -904,9 +1022,18 @@ impl SamplingService for Sampling {
         let (size, cursor) = page::<(String, String)>(req.page_size, &req.page_token, fp)?;
         let mut list = self
             .store
-            .list_evaluators(caller.tenant(), req.active_only, req.channel, cursor, size, now_millis())
+            .list_evaluators(
+                caller.tenant(),
+                req.active_only,
+                req.channel,
+                cursor,
+                size,
+                now_millis(),
+            )
             .await?;
-        let next = paging::next_token(&mut list, size, fp, |e| (e.display_name.clone(), e.id.clone()));
+        let next = paging::next_token(&mut list, size, fp, |e| {
+            (e.display_name.clone(), e.id.clone())
+        });
         Ok(Response::new(pb::ListEvaluatorsResponse {
             evaluators: list,
             next_page_token: next,
@@ -987,7 +1114,10 @@ impl SamplingService for Sampling {
         }))
     }
 
-    async fn get_assignment(&self, request: Request<pb::GetAssignmentRequest>) -> R<pb::GetAssignmentResponse> {
+    async fn get_assignment(
+        &self,
+        request: Request<pb::GetAssignmentRequest>,
+    ) -> R<pb::GetAssignmentResponse> {
         let caller = auth::caller(&request)?;
         let id = request.into_inner().assignment_id;
         if id.is_empty() {
@@ -1100,10 +1230,21 @@ impl SamplingService for Sampling {
             Some(me)
         };
         let now = now_millis();
-        let at = req.complete_time.as_ref().map(convert::ts_ms).unwrap_or(now);
+        let at = req
+            .complete_time
+            .as_ref()
+            .map(convert::ts_ms)
+            .unwrap_or(now);
         let after = self
             .store
-            .complete_assignment(caller.tenant(), &req.assignment_id, evaluation, by.as_ref(), at, now)
+            .complete_assignment(
+                caller.tenant(),
+                &req.assignment_id,
+                evaluation,
+                by.as_ref(),
+                at,
+                now,
+            )
             .await?;
         Ok(Response::new(pb::CompleteAssignmentResponse {
             assignment: Some(after.message(false)),
@@ -1122,7 +1263,13 @@ impl SamplingService for Sampling {
             .map_err(|e| Error::invalid("evaluator_id", e))?;
         let after = self
             .store
-            .reassign_assignment(caller.tenant(), &req.assignment_id, to, &req.etag, now_millis())
+            .reassign_assignment(
+                caller.tenant(),
+                &req.assignment_id,
+                to,
+                &req.etag,
+                now_millis(),
+            )
             .await?;
         Ok(Response::new(pb::ReassignAssignmentResponse {
             assignment: Some(after.message(false)),
@@ -1139,14 +1286,23 @@ impl SamplingService for Sampling {
         crate::ids::check_name(&req.reason, 2000).map_err(|e| Error::invalid("reason", e))?;
         let after = self
             .store
-            .cancel_assignment(caller.tenant(), &req.assignment_id, &req.etag, &req.reason, now_millis())
+            .cancel_assignment(
+                caller.tenant(),
+                &req.assignment_id,
+                &req.etag,
+                &req.reason,
+                now_millis(),
+            )
             .await?;
         Ok(Response::new(pb::CancelAssignmentResponse {
             assignment: Some(after.message(false)),
         }))
     }
 
-    async fn get_coverage(&self, request: Request<pb::GetCoverageRequest>) -> R<pb::GetCoverageResponse> {
+    async fn get_coverage(
+        &self,
+        request: Request<pb::GetCoverageRequest>,
+    ) -> R<pb::GetCoverageResponse> {
         let caller = auth::caller(&request)?;
         let req = request.into_inner();
         let (visible_teams, only_agent) = if caller.has_any(&[Role::Admin, Role::QaManager]) {
@@ -1169,11 +1325,12 @@ impl SamplingService for Sampling {
         let plans = if req.plan_id.is_empty() {
             self.store.all_plans(tenant).await?
         } else {
-            vec![self
-                .store
-                .plan(tenant, &req.plan_id)
-                .await?
-                .ok_or_else(|| Error::not_found(format!("plan {:?}", req.plan_id)))?]
+            vec![
+                self.store
+                    .plan(tenant, &req.plan_id)
+                    .await?
+                    .ok_or_else(|| Error::not_found(format!("plan {:?}", req.plan_id)))?,
+            ]
         };
         let tz = self.store.settings(tenant).await?.settings.time_zone;
         let now = now_millis();
@@ -1220,10 +1377,17 @@ impl SamplingService for Sampling {
             )
         };
         let start = match &cursor {
-            Some(c) => rows.iter().position(|r| &key(r) == c).map_or(rows.len(), |p| p + 1),
+            Some(c) => rows
+                .iter()
+                .position(|r| &key(r) == c)
+                .map_or(rows.len(), |p| p + 1),
             None => 0,
         };
-        let mut rest: Vec<pb::CoverageRow> = rows.into_iter().skip(start).take(size as usize + 1).collect();
+        let mut rest: Vec<pb::CoverageRow> = rows
+            .into_iter()
+            .skip(start)
+            .take(size as usize + 1)
+            .collect();
         let next = paging::next_token(&mut rest, size, fp, key);
         Ok(Response::new(pb::GetCoverageResponse {
             rows: rest,
@@ -1231,7 +1395,10 @@ impl SamplingService for Sampling {
         }))
     }
 
-    async fn get_settings(&self, request: Request<pb::GetSettingsRequest>) -> R<pb::GetSettingsResponse> {
+    async fn get_settings(
+        &self,
+        request: Request<pb::GetSettingsRequest>,
+    ) -> R<pb::GetSettingsResponse> {
         let caller = auth::caller(&request)?;
         let loaded = self.store.settings(caller.tenant()).await?;
         Ok(Response::new(pb::GetSettingsResponse {

@@ -103,7 +103,12 @@ async fn lock(tx: &mut Tx, tenant: &Tenant, id: &str) -> Result<AssignmentRow> {
 }
 
 /// Writes a transition back, guarded by the row's revision.
-async fn write(tx: &mut Tx, tenant: &Tenant, row: &AssignmentRow, a: &Assignment) -> Result<AssignmentRow> {
+async fn write(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    row: &AssignmentRow,
+    a: &Assignment,
+) -> Result<AssignmentRow> {
     let (state, evaluator, evaluation) = match &a.state {
         State::Queued => (1, String::new(), String::new()),
         State::Routed(e) => (2, e.as_str().to_owned(), String::new()),
@@ -113,7 +118,10 @@ async fn write(tx: &mut Tx, tenant: &Tenant, row: &AssignmentRow, a: &Assignment
             evaluation,
         } => (
             4,
-            evaluator.as_ref().map(|e| e.as_str().to_owned()).unwrap_or_default(),
+            evaluator
+                .as_ref()
+                .map(|e| e.as_str().to_owned())
+                .unwrap_or_default(),
             evaluation.as_str().to_owned(),
         ),
         State::Cancelled => (5, row.evaluator_id.clone(), String::new()),
@@ -140,7 +148,9 @@ async fn write(tx: &mut Tx, tenant: &Tenant, row: &AssignmentRow, a: &Assignment
     .await
     .map(|r| r.rows_affected()))?;
     if n == 0 {
-        return Err(Error::Aborted("the assignment changed concurrently; retry".into()));
+        return Err(Error::Aborted(
+            "the assignment changed concurrently; retry".into(),
+        ));
     }
     Ok(AssignmentRow {
         state,
@@ -193,7 +203,9 @@ pub struct ListFilter {
 impl Store {
     /// One assignment.
     pub async fn assignment(&self, tenant: &Tenant, id: &str) -> Result<Option<AssignmentRow>> {
-        let sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE tenant_id = $1 AND id = $2");
+        let sql = format!(
+            "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE tenant_id = $1 AND id = $2"
+        );
         let row = with_pool!(self.db.read(), |p| sqlx::query_as::<_, AssignmentRow>(
             sqlx::AssertSqlSafe(sql.clone())
         )
@@ -232,9 +244,7 @@ impl Store {
         limit: u32,
         now: i64,
     ) -> Result<Vec<AssignmentRow>> {
-        let mut sql = format!(
-            "SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE tenant_id = $1"
-        );
+        let mut sql = format!("SELECT {ASSIGNMENT_COLUMNS} FROM assignments WHERE tenant_id = $1");
         let mut args: Vec<Arg> = Vec::new();
         let push = |args: &mut Vec<Arg>, a: Arg| {
             args.push(a);
@@ -244,7 +254,11 @@ impl Store {
             let p = push(&mut args, Arg::T(f.evaluator_id.clone()));
             let _ = write!(sql, " AND evaluator_id = {p}");
         }
-        let ps: Vec<String> = f.states.iter().map(|s| push(&mut args, Arg::I(*s))).collect();
+        let ps: Vec<String> = f
+            .states
+            .iter()
+            .map(|s| push(&mut args, Arg::I(*s)))
+            .collect();
         let _ = write!(sql, " AND state IN ({})", ps.join(", "));
         if !f.agent_ids.is_empty() {
             let ps: Vec<String> = f
@@ -315,13 +329,14 @@ impl Store {
     ) -> Result<Option<AssignmentRow>> {
         let settings = self.settings(tenant).await?.settings;
         let mut tx = self.db.begin().await?;
-        let body: Option<(bool, Vec<u8>)> = with_tx!(tx, |c| sqlx::query_as::<_, (bool, Vec<u8>)>(
-            "SELECT active, body FROM evaluators WHERE tenant_id = $1 AND id = $2"
-        )
-        .bind(tenant.id())
-        .bind(evaluator.as_str())
-        .fetch_optional(&mut *c)
-        .await)?;
+        let body: Option<(bool, Vec<u8>)> =
+            with_tx!(tx, |c| sqlx::query_as::<_, (bool, Vec<u8>)>(
+                "SELECT active, body FROM evaluators WHERE tenant_id = $1 AND id = $2"
+            )
+            .bind(tenant.id())
+            .bind(evaluator.as_str())
+            .fetch_optional(&mut *c)
+            .await)?;
         let me: Evaluator = match body {
             Some((true, b)) => super::evaluators::parse_stored(&b)?,
             _ => {
@@ -379,11 +394,10 @@ impl Store {
                     skip_locked(tx.backend())
                 );
                 let queued: Vec<AssignmentRow> = with_tx!(tx, |c| {
-                    let mut q = sqlx::query_as::<_, AssignmentRow>(sqlx::AssertSqlSafe(
-                        sql.clone(),
-                    ))
-                    .bind(tenant.id())
-                    .bind(evaluator.as_str());
+                    let mut q =
+                        sqlx::query_as::<_, AssignmentRow>(sqlx::AssertSqlSafe(sql.clone()))
+                            .bind(tenant.id())
+                            .bind(evaluator.as_str());
                     for ch in channels {
                         q = q.bind(*ch);
                     }
@@ -407,7 +421,11 @@ impl Store {
         let Some(row) = chosen else {
             return Ok(None);
         };
-        let next = match row.lifecycle()?.claim(evaluator, now).map_err(transition_error)? {
+        let next = match row
+            .lifecycle()?
+            .claim(evaluator, now)
+            .map_err(transition_error)?
+        {
             Change::Changed(a) | Change::Unchanged(a) => a,
         };
         let after = write(&mut tx, tenant, &row, &next).await?;
@@ -487,7 +505,8 @@ impl Store {
         crate::convert::check_etag(etag, row.revision, "the assignment")?;
         let current = row.lifecycle()?;
         let holder = current.evaluator().cloned();
-        let next_evaluator = route_other(&mut tx, tenant, &settings, &row, holder.as_ref(), now).await?;
+        let next_evaluator =
+            route_other(&mut tx, tenant, &settings, &row, holder.as_ref(), now).await?;
         let change = current
             .release(by, next_evaluator.clone(), now)
             .map_err(transition_error)?;
@@ -532,7 +551,11 @@ impl Store {
         if !current.is_open() {
             return Err(Error::FailedPrecondition(format!(
                 "cannot reassign an assignment that is {}",
-                if row.state == 4 { "completed" } else { "cancelled" }
+                if row.state == 4 {
+                    "completed"
+                } else {
+                    "cancelled"
+                }
             )));
         }
         let holder = current.evaluator().cloned();
@@ -543,7 +566,13 @@ impl Store {
                     settings: &settings,
                     now,
                 };
-                let routing = load_routing(&mut tx, &env, &[row.agent_id.as_str()], &row.period_start.into_iter().collect::<Vec<_>>()).await?;
+                let routing = load_routing(
+                    &mut tx,
+                    &env,
+                    &[row.agent_id.as_str()],
+                    &row.period_start.into_iter().collect::<Vec<_>>(),
+                )
+                .await?;
                 let parts = ItemParts::of(&row);
                 let Some(item) = parts.item(&row.id) else {
                     return Err(Error::FailedPrecondition(
@@ -552,12 +581,16 @@ impl Store {
                 };
                 routing
                     .check(&e, &item, &settings.conflict_policy)
-                    .map_err(|why| Error::FailedPrecondition(format!("evaluator {:?}: {why}", e.as_str())))?;
+                    .map_err(|why| {
+                        Error::FailedPrecondition(format!("evaluator {:?}: {why}", e.as_str()))
+                    })?;
                 Some(e)
             }
             None => route_other(&mut tx, tenant, &settings, &row, holder.as_ref(), now).await?,
         };
-        let change = current.reassign(target.clone(), now).map_err(transition_error)?;
+        let change = current
+            .reassign(target.clone(), now)
+            .map_err(transition_error)?;
         let Change::Changed(next) = change else {
             return Ok(row);
         };
@@ -568,7 +601,12 @@ impl Store {
         append(
             &mut tx,
             tenant,
-            &[rerouted(&after, &row.evaluator_id, pb::RerouteReason::Reassigned, now)],
+            &[rerouted(
+                &after,
+                &row.evaluator_id,
+                pb::RerouteReason::Reassigned,
+                now,
+            )],
         )
         .await?;
         tx.commit().await?;
@@ -657,11 +695,14 @@ impl Store {
                 let parts = ItemParts::of(row);
                 let holder = expired.evaluator().cloned();
                 let next = match (routing.as_mut(), parts.item(&row.id)) {
-                    (Some(r), Some(item)) => r.route(&item, holder.as_ref(), settings.conflict_policy),
+                    (Some(r), Some(item)) => {
+                        r.route(&item, holder.as_ref(), settings.conflict_policy)
+                    }
                     _ => None,
                 };
-                if let Change::Changed(moved) =
-                    expired.reassign(next.clone(), now).map_err(transition_error)?
+                if let Change::Changed(moved) = expired
+                    .reassign(next.clone(), now)
+                    .map_err(transition_error)?
                 {
                     let previous = after.evaluator_id.clone();
                     after = write(&mut tx, tenant, &after, &moved).await?;
@@ -713,7 +754,13 @@ async fn note_routed(
 ) -> Result<()> {
     let mut counts = BTreeMap::new();
     counts.insert(e.as_str().to_owned(), 1_i64);
-    bump_evaluator_days(tx, tenant, super::day_start(&settings.time_zone, now), &counts).await
+    bump_evaluator_days(
+        tx,
+        tenant,
+        super::day_start(&settings.time_zone, now),
+        &counts,
+    )
+    .await
 }
 
 /// Re-routes the routed (not claimed) assignments of `evaluator` that they
@@ -767,7 +814,10 @@ pub async fn reroute_unfit(
             .as_mut()
             .and_then(|r| r.route(&item, Some(&evaluator.id), settings.conflict_policy));
         let current = row.lifecycle()?;
-        if let Change::Changed(moved) = current.reassign(next.clone(), now).map_err(transition_error)? {
+        if let Change::Changed(moved) = current
+            .reassign(next.clone(), now)
+            .map_err(transition_error)?
+        {
             let after = write(tx, tenant, &row, &moved).await?;
             if let Some(e) = &next {
                 *routed.entry(e.as_str().to_owned()).or_insert(0) += 1;

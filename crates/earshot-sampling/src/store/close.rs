@@ -114,10 +114,9 @@ impl Store {
                 placeholders(2, chunk.len())
             );
             let rows: Vec<(String, String, i64)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(
-                    sql.clone(),
-                ))
-                .bind(tenant.id());
+                let mut q =
+                    sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(tenant.id());
                 for id in chunk {
                     q = q.bind(*id);
                 }
@@ -154,13 +153,18 @@ impl Store {
                 .spec
                 .stratification
                 .as_ref()
-                .map_or_else(StratumKey::none, |st| stratification::stratum_of(st, i, &tz));
-            pools.entry(agent.as_str().to_owned()).or_default().push(PoolItem {
-                key: n,
-                u: draw(plan.seed, i.id.as_str()),
-                stratum,
-                state,
-            });
+                .map_or_else(StratumKey::none, |st| {
+                    stratification::stratum_of(st, i, &tz)
+                });
+            pools
+                .entry(agent.as_str().to_owned())
+                .or_default()
+                .push(PoolItem {
+                    key: n,
+                    u: draw(plan.seed, i.id.as_str()),
+                    stratum,
+                    state,
+                });
         }
         let keys: Vec<(String, i64)> = pools.keys().map(|a| (a.clone(), period.start_ms)).collect();
         let mut aps = load_agent_periods(&mut tx, tenant, plan_id, &keys).await?;
@@ -190,7 +194,9 @@ impl Store {
             });
             let quota: EffectiveQuota = ap.quota(&plan);
             let close = top_up::top_up(pool, &quota, allocation);
-            if !close.min_met() {
+            // Below the minimum itself (not only below min(min, volume)):
+            // the agent had too little volume to meet it.
+            if close.total_after < quota.min {
                 below += 1;
             }
             if close.picks.is_empty() {
@@ -267,19 +273,17 @@ impl Store {
     pub async fn close_due_periods(&self, tenant: &Tenant, now: i64) -> Result<usize> {
         let settings = self.settings(tenant).await?.settings;
         let cutoff = now.saturating_sub(settings.period_close_delay_ms);
-        let due: Vec<(String, i64)> = with_pool!(self.db.read(), |p| sqlx::query_as::<
-            _,
-            (String, i64),
-        >(
-            "SELECT pp.plan_id, pp.period_start FROM plan_periods pp JOIN plans p \
+        let due: Vec<(String, i64)> =
+            with_pool!(self.db.read(), |p| sqlx::query_as::<_, (String, i64)>(
+                "SELECT pp.plan_id, pp.period_start FROM plan_periods pp JOIN plans p \
              ON p.tenant_id = pp.tenant_id AND p.id = pp.plan_id \
              WHERE pp.tenant_id = $1 AND pp.closed_at IS NULL AND pp.period_end <= $2 \
              AND p.state = 1 ORDER BY pp.period_start, pp.plan_id"
-        )
-        .bind(tenant.id())
-        .bind(cutoff)
-        .fetch_all(p)
-        .await)?;
+            )
+            .bind(tenant.id())
+            .bind(cutoff)
+            .fetch_all(p)
+            .await)?;
         let mut closed = 0;
         for (plan_id, start) in due {
             match self.close_period(tenant, &plan_id, start, false, now).await {

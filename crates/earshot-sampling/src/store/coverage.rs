@@ -65,7 +65,12 @@ fn row_message(
 
 impl Store {
     /// Coverage rows, by plan, period, then agent or team id.
-    pub async fn coverage(&self, tenant: &Tenant, q: &Query<'_>, now: i64) -> Result<Vec<pb::CoverageRow>> {
+    pub async fn coverage(
+        &self,
+        tenant: &Tenant,
+        q: &Query<'_>,
+        now: i64,
+    ) -> Result<Vec<pb::CoverageRow>> {
         let target = self.settings(tenant).await?.settings.sla.on_time_target;
         let mut out = Vec::new();
         for (plan, periods) in &q.plans {
@@ -92,17 +97,18 @@ impl Store {
                 "SELECT agent_id, period_start, due_at, complete_at, state FROM assignments \
                  WHERE tenant_id = $1 AND plan_id = $2 AND period_start IN ({ps})"
             );
-            let facts: Vec<(String, i64, i64, Option<i64>, i64)> = with_pool!(self.db.read(), |p| {
-                let mut qq = sqlx::query_as::<_, (String, i64, i64, Option<i64>, i64)>(
-                    sqlx::AssertSqlSafe(asql.clone()),
-                )
-                .bind(tenant.id())
-                .bind(plan_id);
-                for s in &starts {
-                    qq = qq.bind(*s);
-                }
-                qq.fetch_all(p).await
-            })?;
+            let facts: Vec<(String, i64, i64, Option<i64>, i64)> =
+                with_pool!(self.db.read(), |p| {
+                    let mut qq = sqlx::query_as::<_, (String, i64, i64, Option<i64>, i64)>(
+                        sqlx::AssertSqlSafe(asql.clone()),
+                    )
+                    .bind(tenant.id())
+                    .bind(plan_id);
+                    for s in &starts {
+                        qq = qq.bind(*s);
+                    }
+                    qq.fetch_all(p).await
+                })?;
             let csql = format!(
                 "SELECT period_start FROM plan_periods WHERE tenant_id = $1 AND plan_id = $2 \
                  AND closed_at IS NOT NULL AND period_start IN ({ps})"
@@ -118,11 +124,14 @@ impl Store {
             })?;
             let mut by_agent: BTreeMap<(i64, String), Vec<AssignmentFacts>> = BTreeMap::new();
             for (agent, start, due, complete, state) in facts {
-                by_agent.entry((start, agent)).or_default().push(AssignmentFacts {
-                    due_ms: due,
-                    complete_ms: if state == 4 { complete } else { None },
-                    cancelled: state == 5,
-                });
+                by_agent
+                    .entry((start, agent))
+                    .or_default()
+                    .push(AssignmentFacts {
+                        due_ms: due,
+                        complete_ms: if state == 4 { complete } else { None },
+                        cancelled: state == 5,
+                    });
             }
             for period in periods {
                 let is_closed = closed.contains(&period.start_ms);
@@ -157,7 +166,14 @@ impl Store {
                     if q.by_team {
                         teams.entry(ap.team_id.clone()).or_default().push(c);
                     } else {
-                        out.push(row_message(&ap.agent_id, &ap.team_id, plan_id, period, is_closed, &c));
+                        out.push(row_message(
+                            &ap.agent_id,
+                            &ap.team_id,
+                            plan_id,
+                            period,
+                            is_closed,
+                            &c,
+                        ));
                     }
                 }
                 for (team, rows) in teams {
@@ -180,7 +196,10 @@ impl Store {
         plan_id: &str,
         before: i64,
     ) -> Result<BTreeMap<String, Vec<u64>>> {
-        let rows: Vec<(String, i64)> = with_pool!(self.db.read(), |p| sqlx::query_as::<_, (String, i64)>(
+        let rows: Vec<(String, i64)> = with_pool!(self.db.read(), |p| sqlx::query_as::<
+            _,
+            (String, i64),
+        >(
             "SELECT agent_id, eligible FROM agent_periods WHERE tenant_id = $1 AND plan_id = $2 \
              AND period_start < $3 ORDER BY agent_id, period_start DESC"
         )

@@ -79,7 +79,15 @@ impl Store {
                 parsed.id.as_str()
             )));
         }
-        save_request(&mut tx, tenant, "evaluator", request_id, parsed.id.as_str(), now).await?;
+        save_request(
+            &mut tx,
+            tenant,
+            "evaluator",
+            request_id,
+            parsed.id.as_str(),
+            now,
+        )
+        .await?;
         let out = message(&Row {
             id: parsed.id.as_str().to_owned(),
             body,
@@ -274,8 +282,8 @@ impl Store {
             }),
             now,
         )];
-        let moved = super::assignments::reroute_unfit(&mut tx, tenant, &settings, &parsed, now)
-            .await?;
+        let moved =
+            super::assignments::reroute_unfit(&mut tx, tenant, &settings, &parsed, now).await?;
         events.extend(moved);
         append(&mut tx, tenant, &events).await?;
         tx.commit().await?;

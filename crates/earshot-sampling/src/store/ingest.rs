@@ -239,10 +239,15 @@ impl Store {
         interactions::insert_new(&mut tx, tenant, &new_rows).await?;
 
         // Repeat contacts.
-        let written: Vec<&Interaction> = order.iter().filter_map(|id| current.get(id).copied()).collect();
+        let written: Vec<&Interaction> = order
+            .iter()
+            .filter_map(|id| current.get(id).copied())
+            .collect();
         let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
-        let voided: HashMap<&str, &RepeatContact> =
-            voids.iter().map(|v| (v.earlier.as_str(), &v.repeat)).collect();
+        let voided: HashMap<&str, &RepeatContact> = voids
+            .iter()
+            .map(|v| (v.earlier.as_str(), &v.repeat))
+            .collect();
 
         // Selection.
         let env = Env {
@@ -343,7 +348,8 @@ impl Store {
         let mut events = Vec::new();
         let mut upserts = upserts.into_iter().peekable();
         while upserts.peek().is_some() {
-            let chunk: Vec<pb::InteractionUpsert> = upserts.by_ref().take(UPSERTS_PER_EVENT).collect();
+            let chunk: Vec<pb::InteractionUpsert> =
+                upserts.by_ref().take(UPSERTS_PER_EVENT).collect();
             events.push(event(
                 "interactions.upserted",
                 pb::event::Payload::InteractionsUpserted(pb::InteractionsUpserted {
@@ -380,7 +386,11 @@ fn fcr_event(voids: &[Void], now: i64) -> earshot_kit::feed::NewEvent {
 }
 
 /// Appends `SelectionsMade` and `AssignmentsCreated` for what was made.
-pub fn selection_events(events: &mut Vec<earshot_kit::feed::NewEvent>, made: select::Made, now: i64) {
+pub fn selection_events(
+    events: &mut Vec<earshot_kit::feed::NewEvent>,
+    made: select::Made,
+    now: i64,
+) {
     if !made.selections.is_empty() {
         events.push(event(
             "selections.made",
@@ -410,7 +420,10 @@ async fn repeat_contacts(
     window: i64,
     now: i64,
 ) -> Result<Vec<Void>> {
-    let with_ref: Vec<&&Interaction> = written.iter().filter(|i| !i.customer_ref.is_empty()).collect();
+    let with_ref: Vec<&&Interaction> = written
+        .iter()
+        .filter(|i| !i.customer_ref.is_empty())
+        .collect();
     if with_ref.is_empty() {
         return Ok(Vec::new());
     }

@@ -284,11 +284,7 @@ pub async fn update_facts(tx: &mut Tx, tenant: &Tenant, i: &Interaction, now: i6
 }
 
 /// The stored interactions among `ids`, inside a write transaction.
-pub async fn lookup(
-    tx: &mut Tx,
-    tenant: &Tenant,
-    ids: &[&str],
-) -> Result<HashMap<String, Stored>> {
+pub async fn lookup(tx: &mut Tx, tenant: &Tenant, ids: &[&str]) -> Result<HashMap<String, Stored>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
         let sql = format!(
@@ -347,7 +343,10 @@ pub fn filter_sql(f: &InteractionFilter, vis: &Visibility) -> (String, Vec<Arg>)
         &mut sql,
         &mut args,
         "channel",
-        f.channels.iter().map(|c| Arg::I(i64::from(c.code()))).collect(),
+        f.channels
+            .iter()
+            .map(|c| Arg::I(i64::from(c.code())))
+            .collect(),
     );
     list(
         &mut sql,
@@ -362,19 +361,28 @@ pub fn filter_sql(f: &InteractionFilter, vis: &Visibility) -> (String, Vec<Arg>)
         &mut sql,
         &mut args,
         "agent_id",
-        f.agents.iter().map(|a| Arg::T(a.as_str().to_owned())).collect(),
+        f.agents
+            .iter()
+            .map(|a| Arg::T(a.as_str().to_owned()))
+            .collect(),
     );
     list(
         &mut sql,
         &mut args,
         "team_id",
-        f.teams.iter().map(|a| Arg::T(a.as_str().to_owned())).collect(),
+        f.teams
+            .iter()
+            .map(|a| Arg::T(a.as_str().to_owned()))
+            .collect(),
     );
     list(
         &mut sql,
         &mut args,
         "queue_id",
-        f.queues.iter().map(|a| Arg::T(a.as_str().to_owned())).collect(),
+        f.queues
+            .iter()
+            .map(|a| Arg::T(a.as_str().to_owned()))
+            .collect(),
     );
     list(
         &mut sql,
@@ -463,14 +471,14 @@ impl Store {
         let sql = format!(
             "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 AND id = $2"
         );
-        let row: Option<InteractionRow> = with_pool!(self.db.read(), |p| sqlx::query_as::<
-            _,
-            InteractionRow,
-        >(sqlx::AssertSqlSafe(sql.clone()))
-        .bind(tenant.id())
-        .bind(id)
-        .fetch_optional(p)
-        .await)?;
+        let row: Option<InteractionRow> =
+            with_pool!(self.db.read(), |p| sqlx::query_as::<_, InteractionRow>(
+                sqlx::AssertSqlSafe(sql.clone())
+            )
+            .bind(tenant.id())
+            .bind(id)
+            .fetch_optional(p)
+            .await)?;
         let Some(row) = row else {
             return Ok(None);
         };
@@ -500,8 +508,8 @@ impl Store {
              ORDER BY receive_at, feedback_id"
         );
         let surveys: Vec<SurveyRow> = with_pool!(self.db.read(), |p| {
-            let mut q =
-                sqlx::query_as::<_, SurveyRow>(sqlx::AssertSqlSafe(s_sql.clone())).bind(tenant.id());
+            let mut q = sqlx::query_as::<_, SurveyRow>(sqlx::AssertSqlSafe(s_sql.clone()))
+                .bind(tenant.id());
             for id in ids {
                 q = q.bind(*id);
             }
@@ -565,8 +573,8 @@ impl Store {
         let (cond, args) = filter_sql(filter, &Visibility::default());
         let sql = format!("SELECT id FROM interactions WHERE tenant_id = $1{cond}");
         with_pool!(self.db.read(), |p| {
-            let q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id());
+            let q =
+                sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
             let mut stream = crate::bind_args!(q, &args).fetch(p);
             loop {
                 match stream.try_next().await {
@@ -653,7 +661,12 @@ impl Store {
 
 /// Every interaction that arrived in `[start, end)` inside a transaction,
 /// in arrival order (period close reads them under its own lock).
-pub async fn in_range_tx(tx: &mut Tx, tenant: &Tenant, start: i64, end: i64) -> Result<Vec<Stored>> {
+pub async fn in_range_tx(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    start: i64,
+    end: i64,
+) -> Result<Vec<Stored>> {
     let sql = format!(
         "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 \
          AND arrived_at >= $2 AND arrived_at < $3 ORDER BY arrived_at, id"

@@ -74,7 +74,8 @@ fn late_rules(plans: &[std::sync::Arc<Plan>]) -> bool {
 /// surveys and feedback.
 async fn refresh_summary(tx: &mut Tx, tenant: &Tenant, ids: &[&str], now: i64) -> Result<()> {
     for id in ids {
-        with_tx!(tx, |c| sqlx::query(
+        with_tx!(tx, |c| {
+            sqlx::query(
             "UPDATE interactions SET \
              min_csat = (SELECT MIN(s.csat) FROM surveys s WHERE s.tenant_id = $1 AND s.interaction_id = $2), \
              nps_detractor = EXISTS (SELECT 1 FROM surveys s WHERE s.tenant_id = $1 AND s.interaction_id = $2 AND s.nps <= 6), \
@@ -88,7 +89,8 @@ async fn refresh_summary(tx: &mut Tx, tenant: &Tenant, ids: &[&str], now: i64) -
         .bind(now)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
     }
     Ok(())
 }
@@ -128,13 +130,15 @@ impl Store {
         let settings = self.settings(tenant).await?.settings;
         let plans = self.active_plans(tenant).await?;
         let mut out = BatchResult::default();
-        let mut valid: Vec<(usize, SurveyResponse)> = Vec::new();
+        let mut valid: Vec<(usize, SurveyResponse, bool)> = Vec::new();
         for (n, item) in items.into_iter().enumerate() {
             let id = item.survey_id.clone();
+            let timed = item.respond_time.is_some();
             match SurveyResponse::parse(convert::survey_input(item), now) {
                 Ok(s) => {
-                    out.results.push(outcome_result(n, &id, pb::IngestOutcome::Unspecified));
-                    valid.push((n, s));
+                    out.results
+                        .push(outcome_result(n, &id, pb::IngestOutcome::Unspecified));
+                    valid.push((n, s, timed));
                 }
                 Err(v) => out.results.push(pb::ItemResult {
                     index: i32::try_from(n).unwrap_or(i32::MAX),
@@ -146,7 +150,10 @@ impl Store {
             }
         }
         let mut tx = self.db.begin().await?;
-        let ids: Vec<&str> = valid.iter().map(|(_, s)| s.interaction_id.as_str()).collect();
+        let ids: Vec<&str> = valid
+            .iter()
+            .map(|(_, s, _)| s.interaction_id.as_str())
+            .collect();
         let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
         let existing = surveys_of(&mut tx, tenant, &ids).await?;
         let mut current: HashMap<(String, String), SurveyResponse> = existing
@@ -158,7 +165,8 @@ impl Store {
             .collect();
         let mut records = Vec::new();
         let mut touched: BTreeSet<String> = BTreeSet::new();
-        for (n, s) in &valid {
+        for (n, s, timed) in &mut valid {
+            let n = &*n;
             let Some(interaction) = stored.get(s.interaction_id.as_str()) else {
                 if let Some(r) = out.results.get_mut(*n) {
                     *r = not_stored(*n, s.survey_id.as_str());
@@ -169,6 +177,11 @@ impl Store {
                 s.interaction_id.as_str().to_owned(),
                 s.survey_id.as_str().to_owned(),
             );
+            // Without its own answer time, a re-send keeps the recorded one.
+            if !*timed && let Some(old) = current.get(&key) {
+                s.respond_ms = old.respond_ms;
+            }
+            let s = &*s;
             let (outcome, fields) = match current.get(&key) {
                 None => (pb::IngestOutcome::Created, Vec::new()),
                 Some(old) => {
@@ -267,7 +280,13 @@ impl Store {
             let key = (item.interaction_id.clone(), item.feedback_id.clone());
             let previous_resolved = current.get(&key).and_then(|f| f.resolved_ms);
             let id = item.feedback_id.clone();
-            let f = match Feedback::parse(convert::feedback_input(item), now, previous_resolved) {
+            // Without its own receive time, a re-send keeps the recorded one.
+            let previous_received = current.get(&key).map(|f| f.receive_ms);
+            let mut input = convert::feedback_input(item);
+            if input.receive_ms.is_none() {
+                input.receive_ms = previous_received;
+            }
+            let f = match Feedback::parse(input, now, previous_resolved) {
                 Ok(f) => f,
                 Err(v) => {
                     out.results.push(pb::ItemResult {
@@ -301,7 +320,8 @@ impl Store {
             if outcome == pb::IngestOutcome::Unchanged {
                 continue;
             }
-            with_tx!(tx, |c| sqlx::query(
+            with_tx!(tx, |c| {
+                sqlx::query(
                 "INSERT INTO feedback (tenant_id, interaction_id, feedback_id, kind, category, body, \
                  receive_at, resolved_at, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
@@ -321,7 +341,8 @@ impl Store {
             .bind(now)
             .execute(&mut *c)
             .await
-            .map(|r| r.rows_affected()))?;
+            .map(|r| r.rows_affected())
+            })?;
             touched.insert(f.interaction_id.as_str().to_owned());
             records.push(pb::FeedbackRecord {
                 feedback: Some(convert::feedback(&f)),

@@ -99,7 +99,10 @@ impl Store {
             .map(|t| t.as_str().to_owned())
             .unwrap_or_default();
         if m.visible_teams.is_some_and(|t| !t.contains(&team)) {
-            return Err(Error::not_found(format!("interaction {:?}", m.interaction_id)));
+            return Err(Error::not_found(format!(
+                "interaction {:?}",
+                m.interaction_id
+            )));
         }
         let env = Env {
             tenant,
@@ -220,7 +223,11 @@ impl Store {
             }
         }
         if !f.reasons.is_empty() {
-            let ps: Vec<String> = f.reasons.iter().map(|r| push(&mut args, Arg::I(*r))).collect();
+            let ps: Vec<String> = f
+                .reasons
+                .iter()
+                .map(|r| push(&mut args, Arg::I(*r)))
+                .collect();
             let _ = write!(sql, " AND reason IN ({})", ps.join(", "));
         }
         if let Some(s) = f.range.0 {
@@ -234,7 +241,10 @@ impl Store {
         if let Some((at, id)) = after {
             let a = push(&mut args, Arg::I(at));
             let b = push(&mut args, Arg::T(id));
-            let _ = write!(sql, " AND (selected_at < {a} OR (selected_at = {a} AND id < {b}))");
+            let _ = write!(
+                sql,
+                " AND (selected_at < {a} OR (selected_at = {a} AND id < {b}))"
+            );
         }
         let l = push(&mut args, Arg::I(i64::from(limit) + 1));
         let _ = write!(sql, " ORDER BY selected_at DESC, id DESC LIMIT {l}");

@@ -159,14 +159,17 @@ pub async fn find_request(
     if request_id.is_empty() {
         return Ok(None);
     }
-    let found: Option<String> = with_tx!(tx, |c| sqlx::query_scalar(
+    let found: Option<String> =
+        with_tx!(tx, |c| {
+            sqlx::query_scalar(
         "SELECT resource_id FROM request_ids WHERE tenant_id = $1 AND kind = $2 AND request_id = $3"
     )
     .bind(tenant.id())
     .bind(kind)
     .bind(request_id)
     .fetch_optional(&mut *c)
-    .await)?;
+    .await
+        })?;
     Ok(found)
 }
 

@@ -98,19 +98,20 @@ impl Store {
     /// The plans that select now, in creation order, parsed (cached by
     /// version).
     pub async fn active_plans(&self, tenant: &Tenant) -> Result<Vec<Arc<Plan>>> {
-        let rows: Vec<(String, i64, i64)> = with_pool!(self.db.read(), |p| sqlx::query_as::<
-            _,
-            (String, i64, i64),
-        >(
-            "SELECT id, version, seed FROM plans WHERE tenant_id = $1 AND state = 1 \
+        let rows: Vec<(String, i64, i64)> =
+            with_pool!(self.db.read(), |p| sqlx::query_as::<_, (String, i64, i64)>(
+                "SELECT id, version, seed FROM plans WHERE tenant_id = $1 AND state = 1 \
              ORDER BY created_at, id"
-        )
-        .bind(tenant.id())
-        .fetch_all(p)
-        .await)?;
+            )
+            .bind(tenant.id())
+            .fetch_all(p)
+            .await)?;
         let mut out = Vec::with_capacity(rows.len());
         for (id, version, seed) in rows {
-            out.push(self.plan_version(tenant, &id, version_u32(version), seed).await?);
+            out.push(
+                self.plan_version(tenant, &id, version_u32(version), seed)
+                    .await?,
+            );
         }
         Ok(out)
     }
@@ -143,15 +144,19 @@ impl Store {
         if let Some(p) = self.cached_plan(tenant, id, version) {
             return Ok(p);
         }
-        let body: Option<Vec<u8>> = with_pool!(self.db.read(), |p| sqlx::query_scalar(
+        let body: Option<Vec<u8>> =
+            with_pool!(self.db.read(), |p| {
+                sqlx::query_scalar(
             "SELECT body FROM plan_versions WHERE tenant_id = $1 AND plan_id = $2 AND version = $3"
         )
         .bind(tenant.id())
         .bind(id)
         .bind(i64::from(version))
         .fetch_optional(p)
-        .await)?;
-        let body = body.ok_or_else(|| Error::internal(format!("plan {id} v{version} is missing")))?;
+        .await
+            })?;
+        let body =
+            body.ok_or_else(|| Error::internal(format!("plan {id} v{version} is missing")))?;
         let plan = Arc::new(parse_body(id, version, seed_u64(seed), &body)?);
         self.cache_plan(tenant, plan.clone());
         Ok(plan)
@@ -201,15 +206,16 @@ impl Store {
             return Ok(None);
         };
         let version = if version == 0 { row.version } else { version };
-        let v: Option<VersionRow> = with_pool!(self.db.read(), |p| sqlx::query_as::<_, VersionRow>(
-            "SELECT body, created_at, created_by, created_role FROM plan_versions \
+        let v: Option<VersionRow> =
+            with_pool!(self.db.read(), |p| sqlx::query_as::<_, VersionRow>(
+                "SELECT body, created_at, created_by, created_role FROM plan_versions \
              WHERE tenant_id = $1 AND plan_id = $2 AND version = $3"
-        )
-        .bind(tenant.id())
-        .bind(id)
-        .bind(version)
-        .fetch_optional(p)
-        .await)?;
+            )
+            .bind(tenant.id())
+            .bind(id)
+            .bind(version)
+            .fetch_optional(p)
+            .await)?;
         let Some(v) = v else {
             return Ok(None);
         };
@@ -237,7 +243,11 @@ impl Store {
                 .ok_or_else(|| Error::internal("plan of a request id is missing"));
         }
         let id = new_id();
-        let seed = if plan.seed != 0 { plan.seed } else { fresh_seed() };
+        let seed = if plan.seed != 0 {
+            plan.seed
+        } else {
+            fresh_seed()
+        };
         let mut definition = convert::plan_definition(plan);
         definition.state = spec.state.code();
         let body = definition.encode_to_vec();
@@ -318,12 +328,14 @@ impl Store {
             archived: row.archived_at.is_some(),
             spec: spec.clone(),
         };
-        let next = current.revise(spec.clone(), plan.seed).map_err(|e| match e {
-            PlanChangeError::Archived => {
-                Error::FailedPrecondition("the plan is archived and cannot change".into())
-            }
-            PlanChangeError::SeedChanged { .. } => Error::invalid("plan.seed", e.to_string()),
-        })?;
+        let next = current
+            .revise(spec.clone(), plan.seed)
+            .map_err(|e| match e {
+                PlanChangeError::Archived => {
+                    Error::FailedPrecondition("the plan is archived and cannot change".into())
+                }
+                PlanChangeError::SeedChanged { .. } => Error::invalid("plan.seed", e.to_string()),
+            })?;
         let mut definition = convert::plan_definition(plan);
         definition.state = spec.state.code();
         let body = definition.encode_to_vec();
@@ -479,8 +491,8 @@ impl Store {
             v_created_role: String,
         }
         let rows: Vec<Joined> = with_pool!(self.db.read(), |p| {
-            let mut q = sqlx::query_as::<_, Joined>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id());
+            let mut q =
+                sqlx::query_as::<_, Joined>(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
             for s in states {
                 q = q.bind(*s);
             }

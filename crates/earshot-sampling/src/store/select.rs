@@ -410,7 +410,9 @@ async fn open_agent_periods(
     let spec = &plan.spec;
     let previous = tz.previous(period);
     // History: the agents' last four periods' eligible volumes.
-    let lookback = period.start_ms.saturating_sub(5 * period_len_ms(spec.period));
+    let lookback = period
+        .start_ms
+        .saturating_sub(5 * period_len_ms(spec.period));
     #[derive(sqlx::FromRow)]
     struct Hist {
         agent_id: String,
@@ -486,10 +488,9 @@ async fn open_agent_periods(
                 placeholders(2, chunk.len())
             );
             let rows: Vec<(String, Option<i64>)> = with_tx!(tx, |c| {
-                let mut q = sqlx::query_as::<_, (String, Option<i64>)>(sqlx::AssertSqlSafe(
-                    sql.clone(),
-                ))
-                .bind(tenant.id());
+                let mut q =
+                    sqlx::query_as::<_, (String, Option<i64>)>(sqlx::AssertSqlSafe(sql.clone()))
+                        .bind(tenant.id());
                 for a in chunk {
                     q = q.bind(*a);
                 }
@@ -730,13 +731,16 @@ pub async fn load_routing(
         evaluators.push(e);
     }
     let day_start = super::day_start(&env.settings.time_zone, env.now);
-    let loads: Vec<(String, i64)> = with_tx!(tx, |c| sqlx::query_as::<_, (String, i64)>(
+    let loads: Vec<(String, i64)> =
+        with_tx!(tx, |c| {
+            sqlx::query_as::<_, (String, i64)>(
         "SELECT evaluator_id, routed FROM evaluator_days WHERE tenant_id = $1 AND day_start = $2"
     )
     .bind(tenant.id())
     .bind(day_start)
     .fetch_all(&mut *c)
-    .await)?;
+    .await
+        })?;
     let today = loads.into_iter().map(|(e, n)| (e, u32_of(n))).collect();
     let mut same_agent = BTreeMap::new();
     if env
@@ -755,10 +759,9 @@ pub async fn load_routing(
             placeholders(2 + period_starts.len(), agents.len())
         );
         let rows: Vec<(String, String, i64)> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(
-                sql.clone(),
-            ))
-            .bind(tenant.id());
+            let mut q =
+                sqlx::query_as::<_, (String, String, i64)>(sqlx::AssertSqlSafe(sql.clone()))
+                    .bind(tenant.id());
             for p in period_starts {
                 q = q.bind(*p);
             }
@@ -847,7 +850,9 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
                 let id = new_id();
                 let due = match (p.due_ms, p.plan) {
                     (Some(d), _) => d,
-                    (None, Some(plan)) => crate::due::due_time(env.now, &plan.spec.due, env.settings),
+                    (None, Some(plan)) => {
+                        crate::due::due_time(env.now, &plan.spec.due, env.settings)
+                    }
                     (None, None) => crate::due::due_time(
                         env.now,
                         &crate::plan::DueRule::default(),
@@ -976,7 +981,12 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
                     .bind(s.matched_rule_ids.join(","))
                     .bind(env.now)
                     .bind(s.assignment_id.as_str())
-                    .bind(s.selected_by.as_ref().map(|a| a.subject.clone()).unwrap_or_default())
+                    .bind(
+                        s.selected_by
+                            .as_ref()
+                            .map(|a| a.subject.clone())
+                            .unwrap_or_default(),
+                    )
                     .bind(role.as_str())
                     .bind(s.note.as_str())
                     .bind(d.agent_id.clone())
@@ -1194,8 +1204,15 @@ pub async fn apply_plans(
                     }
                     let v = match tz.previous(p) {
                         Some(prev) => {
-                            p95_of(tx, tenant, "queue_id", q.as_str(), prev.start_ms, prev.end_ms)
-                                .await?
+                            p95_of(
+                                tx,
+                                tenant,
+                                "queue_id",
+                                q.as_str(),
+                                prev.start_ms,
+                                prev.end_ms,
+                            )
+                            .await?
                         }
                         None => None,
                     };
@@ -1230,11 +1247,13 @@ pub async fn apply_plans(
                     .unwrap_or_default();
                 ap.counts(by_rule)
             });
-            let pc = plan_counts.entry(period.start_ms).or_insert_with(|| PlanPeriodCounts {
-                by_rule: rule_counts
-                    .remove(&(period.start_ms, String::new()))
-                    .unwrap_or_default(),
-            });
+            let pc = plan_counts
+                .entry(period.start_ms)
+                .or_insert_with(|| PlanPeriodCounts {
+                    by_rule: rule_counts
+                        .remove(&(period.start_ms, String::new()))
+                        .unwrap_or_default(),
+                });
             let stratum = spec
                 .stratification
                 .as_ref()
@@ -1286,14 +1305,22 @@ pub async fn apply_plans(
                 *sc.entry(stratum.as_str().to_owned()).or_insert(0) += 1;
                 if i.arrived_ms >= ap.latest_arrival {
                     ap.latest_arrival = i.arrived_ms;
-                    ap.team_id = i.team.as_ref().map(|t| t.as_str().to_owned()).unwrap_or_default();
+                    ap.team_id = i
+                        .team
+                        .as_ref()
+                        .map(|t| t.as_str().to_owned())
+                        .unwrap_or_default();
                 }
             }
             selection::record(&decision, c, pc);
             let (reason, rule_kind) = match &decision {
                 Decision::Random => (random_reason.clone(), 0),
                 Decision::Targeted(rule) => {
-                    touched_rules.insert((period.start_ms, agent.as_str().to_owned(), rule.clone()));
+                    touched_rules.insert((
+                        period.start_ms,
+                        agent.as_str().to_owned(),
+                        rule.clone(),
+                    ));
                     let kind = spec
                         .rules
                         .iter()
@@ -1351,7 +1378,12 @@ pub async fn apply_plans(
                     .and_then(|c| c.by_rule.get(rule))
                     .copied()
                     .unwrap_or(0);
-                rows.push((*start, agent.clone(), rule.as_str().to_owned(), i64::from(n)));
+                rows.push((
+                    *start,
+                    agent.clone(),
+                    rule.as_str().to_owned(),
+                    i64::from(n),
+                ));
                 plan_level.insert((*start, rule.clone()));
             }
             for (start, rule) in plan_level {
@@ -1371,4 +1403,3 @@ pub async fn apply_plans(
     }
     Ok(made)
 }
-

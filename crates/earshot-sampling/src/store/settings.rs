@@ -96,7 +96,8 @@ impl Store {
         .await)?;
         let revision = current.unwrap_or(0);
         convert::check_etag(&message.etag, revision, "the settings")?;
-        with_tx!(tx, |c| sqlx::query(
+        with_tx!(tx, |c| {
+            sqlx::query(
             "INSERT INTO settings (tenant_id, body, revision, updated_at, updated_by, updated_role) \
              VALUES ($1, $2, $3, $4, $5, $6) \
              ON CONFLICT (tenant_id) DO UPDATE SET body = excluded.body, \
@@ -111,7 +112,8 @@ impl Store {
         .bind(by.1)
         .execute(&mut *c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         let out = loaded(Some(Row {
             body,
             revision: revision + 1,
