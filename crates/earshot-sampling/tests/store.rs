@@ -1,0 +1,137 @@
+//! The store on both engines: the background sweeps (period close with
+//! top-up, overdue assignments) and their safety when several replicas run
+//! them at once.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use earshot_kit::{
+    auth::Tenant,
+    testing::{Engine, TestStorage},
+    time::{from_millis, now_millis},
+};
+use earshot_proto::common::v1 as common;
+use earshot_proto::sampling::v1 as pb;
+use earshot_sampling::store::Store;
+
+const DAY: i64 = 24 * 3_600_000;
+
+fn interaction(id: &str, agent: &str, arrived: i64) -> pb::Interaction {
+    pb::Interaction {
+        id: id.into(),
+        channel: common::Channel::Chat as i32,
+        direction: common::Direction::Inbound as i32,
+        agent_id: agent.into(),
+        team_id: "t".into(),
+        arrived_time: Some(from_millis(arrived)),
+        ended_time: Some(from_millis(arrived + 60_000)),
+        ..Default::default()
+    }
+}
+
+async fn open(storage: &TestStorage) -> Store {
+    Store::new(
+        storage
+            .open("sampling", earshot_sampling::spec().migrations)
+            .await
+            .unwrap(),
+    )
+}
+
+fn plan() -> pb::SamplingPlan {
+    pb::SamplingPlan {
+        display_name: "Daily".into(),
+        period: common::Granularity::Day as i32,
+        target: Some(pb::PerAgentTarget {
+            min_per_agent: 5,
+            max_per_agent: 5,
+            random_target: None,
+        }),
+        expected_agent_volume: 100_000,
+        due: Some(pb::DueRule {
+            due_within: Some(prost_types::Duration {
+                seconds: 3600,
+                nanos: 0,
+            }),
+            business_hours_only: false,
+        }),
+        ..Default::default()
+    }
+}
+
+#[tokio::test]
+async fn sweeps_close_periods_once_even_with_two_replicas() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        // Two replicas: two stores over the same database.
+        let a = open(&storage).await;
+        let b = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        let p = a
+            .create_plan(&tenant, &plan(), "", ("alice", "admin"), now)
+            .await
+            .unwrap();
+        let two_days_ago = now - now.rem_euclid(DAY) - 2 * DAY;
+        let batch: Vec<pb::Interaction> = (0..40)
+            .map(|n| interaction(&format!("i-{n}"), "agent-1", two_days_ago + n * 60_000))
+            .collect();
+        let r = a.ingest(&tenant, batch, now).await.unwrap();
+        assert_eq!(r.counts.created, 40);
+        assert_eq!(r.selected, 0, "{engine:?}: a huge expected volume selects nothing on arrival");
+
+        // Both replicas sweep at once: the period is closed exactly once.
+        let (x, y) = tokio::join!(
+            earshot_sampling::tasks::sweep_once(&a),
+            earshot_sampling::tasks::sweep_once(&b)
+        );
+        let _ = (x, y);
+        let closed = a
+            .close_period(&tenant, &p.id, two_days_ago, false, now)
+            .await
+            .unwrap();
+        assert!(closed.selections.is_empty(), "{engine:?}: already closed");
+        assert_eq!(closed.result.top_up_selections, 5, "{engine:?}");
+        let sel = a
+            .list_selections(&tenant, &Default::default(), None, 100)
+            .await
+            .unwrap();
+        assert_eq!(sel.len(), 5, "{engine:?}: the minimum, once");
+        assert!(sel.iter().all(|s| s.reason == pb::SelectionReason::QuotaTopUp as i64));
+    }
+}
+
+#[tokio::test]
+async fn overdue_assignments_expire_once() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let a = open(&storage).await;
+        let b = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        a.ingest(&tenant, vec![interaction("late-1", "agent-1", now - 10 * DAY)], now - 9 * DAY)
+            .await
+            .unwrap();
+        let (_, asg) = a
+            .create_selection(
+                &tenant,
+                &earshot_sampling::store::manual::Manual {
+                    interaction_id: "late-1",
+                    note: "",
+                    evaluator: None,
+                    due_ms: Some(now - DAY),
+                    request_id: "",
+                    by: ("alice", "admin"),
+                    visible_teams: None,
+                },
+                now - 2 * DAY,
+            )
+            .await
+            .unwrap();
+        let id = asg.unwrap().id;
+        let (x, y) = tokio::join!(a.sweep_overdue(&tenant, now), b.sweep_overdue(&tenant, now));
+        let total = x.unwrap_or(0) + y.unwrap_or(0);
+        assert_eq!(total, 1, "{engine:?}: expired by exactly one replica");
+        let row = a.assignment(&tenant, &id).await.unwrap().unwrap();
+        assert!(row.overdue);
+        assert_eq!(a.sweep_overdue(&tenant, now).await.unwrap(), 0);
+    }
+}
