@@ -144,6 +144,38 @@ pub fn eligibility(
     Ok(())
 }
 
+/// The best of `candidates` (key, evaluator, load) for `item`: eligible,
+/// not `exclude`, lowest `(assigned today + 1) / capacity`, then fewest
+/// assigned today, then a hash of (item, evaluator). Returns its key.
+pub fn choose<'a, K>(
+    candidates: impl Iterator<Item = (K, &'a Evaluator, Load)>,
+    item: &WorkItem<'_>,
+    exclude: Option<&EvaluatorId>,
+    policy: &ConflictPolicy,
+) -> Option<K> {
+    let mut best: Option<(K, u32, u32, u64)> = None;
+    for (k, e, load) in candidates {
+        if exclude == Some(&e.id) || eligibility(e, load, item, policy).is_err() {
+            continue;
+        }
+        let today = load.assigned_today;
+        let tie = hash(0, &format!("{}\u{0}{}", item.key, e.id));
+        let better = match &best {
+            None => true,
+            Some((_, b_today, b_cap, b_tie)) => {
+                // (today + 1) / capacity, compared without division.
+                let mine = u64::from(today + 1) * u64::from(*b_cap);
+                let theirs = u64::from(*b_today + 1) * u64::from(e.capacity_per_day);
+                mine < theirs || (mine == theirs && (today, tie) < (*b_today, *b_tie))
+            }
+        };
+        if better {
+            best = Some((k, today, e.capacity_per_day, tie));
+        }
+    }
+    best.map(|b| b.0)
+}
+
 /// Routes a stream of items over a fixed set of evaluators, keeping their
 /// loads up to date as it goes (one ingest batch, one close).
 #[derive(Debug, Clone)]
@@ -187,28 +219,15 @@ impl<'a> Router<'a> {
         item: &WorkItem<'_>,
         exclude: Option<&EvaluatorId>,
     ) -> Option<EvaluatorId> {
-        let mut best: Option<(usize, u32, u32, u64)> = None;
-        for (n, (e, today)) in self.evaluators.iter().enumerate() {
-            if exclude == Some(&e.id)
-                || eligibility(e, self.load(e, *today, item.agent), item, &self.policy).is_err()
-            {
-                continue;
-            }
-            let tie = hash(0, &format!("{}\u{0}{}", item.key, e.id));
-            let better = match best {
-                None => true,
-                Some((_, b_today, b_cap, b_tie)) => {
-                    // (today + 1) / capacity, compared without division.
-                    let mine = u64::from(*today + 1) * u64::from(b_cap);
-                    let theirs = u64::from(b_today + 1) * u64::from(e.capacity_per_day);
-                    mine < theirs || (mine == theirs && (*today, tie) < (b_today, b_tie))
-                }
-            };
-            if better {
-                best = Some((n, *today, e.capacity_per_day, tie));
-            }
-        }
-        let (n, _, _, _) = best?;
+        let best = choose(
+            self.evaluators.iter().enumerate().map(|(n, (e, today))| {
+                (n, *e, self.load(e, *today, item.agent))
+            }),
+            item,
+            exclude,
+            &self.policy,
+        );
+        let n = best?;
         let (e, today) = self.evaluators.get_mut(n)?;
         *today += 1;
         let key = (e.id.clone(), item.agent.clone());

@@ -58,7 +58,10 @@ CREATE TABLE interactions (
 );
 CREATE INDEX interactions_by_arrival ON interactions (tenant_id, arrived_at);
 CREATE INDEX interactions_by_agent ON interactions (tenant_id, agent_id, arrived_at);
-CREATE INDEX interactions_by_customer ON interactions (tenant_id, customer_ref, arrived_at)
+-- Repeat contacts: a customer's contacts by arrival, covering what the
+-- repeat-contact query reads, so ingest never fetches older rows for it.
+CREATE INDEX interactions_by_customer ON interactions
+    (tenant_id, customer_ref, arrived_at, direction, id)
     WHERE customer_ref <> '';
 
 CREATE TABLE surveys (

@@ -80,16 +80,23 @@ struct ContactRow {
     customer_ref: String,
     arrived_at: i64,
     direction: i64,
-    repeat_at: Option<i64>,
+}
+
+/// The dimensions of an interaction whose FCR a void changed.
+#[derive(sqlx::FromRow)]
+struct VoidedRow {
+    id: String,
     channel: i64,
+    direction: i64,
     agent_id: String,
     team_id: String,
     queue_id: String,
     language: String,
+    arrived_at: i64,
     handle_ms: Option<i64>,
 }
 
-impl ContactRow {
+impl VoidedRow {
     fn dims(&self) -> pb::InteractionDimensions {
         pb::InteractionDimensions {
             interaction_id: self.id.clone(),
@@ -105,7 +112,8 @@ impl ContactRow {
     }
 }
 
-/// A void to write: the earlier interaction, and its new repeat contact.
+/// A void: the earlier interaction, its new repeat contact, and (once
+/// written) its dimensions for the event.
 struct Void {
     earlier: String,
     repeat: RepeatContact,
@@ -187,9 +195,11 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let window = settings.repeat_contact_window_ms;
+        let t0 = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
         let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
+        let t_lookup = t0.elapsed();
 
         // Classify in order; a repeated id applies on top of the earlier one.
         let mut current: HashMap<&str, &Interaction> = HashMap::new();
@@ -237,6 +247,7 @@ impl Store {
             }
         }
         interactions::insert_new(&mut tx, tenant, &new_rows).await?;
+        let t_insert = t0.elapsed();
 
         // Repeat contacts.
         let written: Vec<&Interaction> = order
@@ -244,6 +255,7 @@ impl Store {
             .filter_map(|id| current.get(id).copied())
             .collect();
         let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
+        let t_repeat = t0.elapsed();
         let voided: HashMap<&str, &RepeatContact> = voids
             .iter()
             .map(|v| (v.earlier.as_str(), &v.repeat))
@@ -302,6 +314,7 @@ impl Store {
             }
         }
         let made = select::apply_plans(&mut tx, &env, plans, &offers).await?;
+        let t_select = t0.elapsed();
         out.selected = i32::try_from(
             made.selections
                 .iter()
@@ -362,8 +375,13 @@ impl Store {
             events.push(fcr_event(&voids, now));
         }
         selection_events(&mut events, made, now);
+        let t_events = t0.elapsed();
         append(&mut tx, tenant, &events).await?;
+        let t_append = t0.elapsed();
         tx.commit().await?;
+        if std::env::var_os("EARSHOT_INGEST_TIMING").is_some() {
+            eprintln!("lookup {t_lookup:?} insert {t_insert:?} repeat {t_repeat:?} select {t_select:?} events {t_events:?} append {t_append:?} commit {:?}", t0.elapsed());
+        }
         Ok(())
     }
 }
@@ -444,21 +462,24 @@ async fn repeat_contacts(
         .saturating_add(window);
     let mut contacts: BTreeMap<String, Vec<ContactRow>> = BTreeMap::new();
     for chunk in refs.chunks(1000) {
-        let sql = format!(
-            "SELECT id, customer_ref, arrived_at, direction, repeat_at, channel, agent_id, team_id, \
-             queue_id, language, handle_ms FROM interactions WHERE tenant_id = $1 \
-             AND customer_ref <> '' AND customer_ref IN ({}) AND arrived_at >= $2 AND arrived_at <= $3",
-            placeholders(4, chunk.len())
+        let sql = super::dialect(
+            tx.backend(),
+            format!(
+                "SELECT id, customer_ref, arrived_at, direction FROM interactions \
+                 WHERE tenant_id = $1 AND customer_ref <> '' AND customer_ref IN ({}) \
+                 AND arrived_at >= ${} AND arrived_at <= ${}",
+                placeholders(2, chunk.len()),
+                chunk.len() + 2,
+                chunk.len() + 3
+            ),
         );
         let rows: Vec<ContactRow> = with_tx!(tx, |c| {
             let mut q = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id())
-                .bind(lo)
-                .bind(hi);
+                .bind(tenant.id());
             for r in chunk {
                 q = q.bind(*r);
             }
-            q.fetch_all(&mut *c).await
+            q.bind(lo).bind(hi).fetch_all(&mut *c).await
         })?;
         for r in rows {
             contacts.entry(r.customer_ref.clone()).or_default().push(r);
@@ -502,64 +523,75 @@ async fn repeat_contacts(
             }
         }
     }
-    let by_id: HashMap<&str, &ContactRow> = contacts
-        .values()
-        .flatten()
-        .map(|r| (r.id.as_str(), r))
+    let voids: Vec<Void> = best
+        .into_iter()
+        .map(|(earlier, (later, at))| Void {
+            earlier,
+            repeat: RepeatContact {
+                repeat_interaction: InteractionId::parse(later).ok(),
+                repeat_ms: at,
+                source: RepeatSource::Derived,
+                reason: String::new(),
+            },
+            dims: pb::InteractionDimensions::default(),
+        })
         .collect();
-    let mut voids = Vec::new();
-    for (earlier, (later, at)) in best {
-        let Some(row) = by_id.get(earlier.as_str()) else {
-            continue;
-        };
-        let repeat = RepeatContact {
-            repeat_interaction: InteractionId::parse(later).ok(),
-            repeat_ms: at,
-            source: RepeatSource::Derived,
-            reason: String::new(),
-        };
-        let existing = row.repeat_at.map(|t| RepeatContact {
-            repeat_interaction: None,
-            repeat_ms: t,
-            source: RepeatSource::Derived,
-            reason: String::new(),
-        });
-        if repeat.supersedes(existing.as_ref()) {
-            voids.push(Void {
-                earlier,
-                dims: row.dims(),
-                repeat,
-            });
-        }
-    }
-    write_voids(tx, tenant, &voids, now).await?;
-    Ok(voids)
+    // Only voids that supersede what is stored (the earliest repeat is
+    // kept) are written and returned.
+    write_voids(tx, tenant, voids, now, true).await
 }
 
-/// Records repeat contacts on interactions, in one statement per 300.
-async fn write_voids(tx: &mut Tx, tenant: &Tenant, voids: &[Void], now: i64) -> Result<()> {
-    for chunk in voids.chunks(300) {
+/// Records repeat contacts on interactions, in one statement per 300, and
+/// returns the voids written with their interactions' dimensions. With
+/// `earliest`, a void is written only where no earlier repeat contact is
+/// stored; otherwise it replaces what is stored (a CRM's report).
+async fn write_voids(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    voids: Vec<Void>,
+    now: i64,
+    earliest: bool,
+) -> Result<Vec<Void>> {
+    let mut by_id: HashMap<String, Void> =
+        voids.into_iter().map(|v| (v.earlier.clone(), v)).collect();
+    let ids: Vec<String> = {
+        let mut k: Vec<String> = by_id.keys().cloned().collect();
+        k.sort();
+        k
+    };
+    let mut out = Vec::new();
+    for chunk in ids.chunks(300) {
         let mut values = String::new();
         for n in 0..chunk.len() {
             if n > 0 {
                 values.push(',');
             }
             values.push('(');
-            values.push_str(&placeholders(3 + n * 5, 5));
+            values.push_str(&placeholders(1 + n * 7, 7));
             values.push(')');
         }
-        let sql = format!(
-            "UPDATE interactions SET repeat_interaction_id = v.column2, repeat_at = v.column3, \
-             repeat_source = v.column4, repeat_reason = v.column5, updated_at = $2, \
-             revision = interactions.revision + 1 \
-             FROM (VALUES {values}) AS v \
-             WHERE interactions.tenant_id = $1 AND interactions.id = v.column1"
+        let guard = if earliest {
+            " AND (interactions.repeat_at IS NULL OR interactions.repeat_at > v.column3)"
+        } else {
+            ""
+        };
+        let sql = super::dialect(
+            tx.backend(),
+            format!(
+                "UPDATE interactions SET repeat_interaction_id = v.column2, repeat_at = v.column3, \
+                 repeat_source = v.column4, repeat_reason = v.column5, updated_at = v.column6, \
+                 revision = interactions.revision + 1 \
+                 FROM (VALUES {values}) AS v \
+                 WHERE interactions.tenant_id = v.column7 AND interactions.id = v.column1{guard} \
+                 RETURNING interactions.id, interactions.channel, interactions.direction, \
+                 interactions.agent_id, interactions.team_id, interactions.queue_id, \
+                 interactions.language, interactions.arrived_at, interactions.handle_ms"
+            ),
         );
-        with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id())
-                .bind(now);
-            for v in chunk {
+        let rows: Vec<VoidedRow> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as::<_, VoidedRow>(sqlx::AssertSqlSafe(sql.clone()));
+            for id in chunk {
+                let Some(v) = by_id.get(id) else { continue };
                 q = q
                     .bind(v.earlier.as_str())
                     .bind(
@@ -574,12 +606,21 @@ async fn write_voids(tx: &mut Tx, tenant: &Tenant, voids: &[Void], now: i64) -> 
                         RepeatSource::Derived => 1_i64,
                         RepeatSource::Reported => 2_i64,
                     })
-                    .bind(v.repeat.reason.as_str());
+                    .bind(v.repeat.reason.as_str())
+                    .bind(now)
+                    .bind(tenant.id());
             }
-            q.execute(&mut *c).await.map(|r| r.rows_affected())
+            q.fetch_all(&mut *c).await
         })?;
+        for r in rows {
+            if let Some(mut v) = by_id.remove(&r.id) {
+                v.dims = r.dims();
+                out.push(v);
+            }
+        }
     }
-    Ok(())
+    out.sort_by(|a, b| a.earlier.cmp(&b.earlier));
+    Ok(out)
 }
 
 /// Records one repeat contact (reported by a CRM) inside `tx`; returns its
@@ -596,6 +637,6 @@ pub async fn record_void(
         dims: convert::dimensions(&stored.interaction),
         repeat,
     };
-    write_voids(tx, tenant, std::slice::from_ref(&v), now).await?;
-    Ok(fcr_event(std::slice::from_ref(&v), now))
+    let written = write_voids(tx, tenant, vec![v], now, false).await?;
+    Ok(fcr_event(&written, now))
 }

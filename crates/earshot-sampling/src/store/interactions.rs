@@ -16,7 +16,7 @@ use super::{Store, placeholders};
 use crate::filter::InteractionFilter;
 use crate::interaction::Interaction;
 
-/// Rows per multi-row `INSERT` on SQLite: 27 parameters a row keeps a
+/// Rows per multi-row `INSERT` on SQLite: 28 parameters a row keeps a
 /// statement under SQLite's 32,766-parameter limit, and a few hundred rows
 /// a statement amortise sqlx's fixed cost per statement (~70 µs).
 const INSERT_CHUNK: usize = 500;
@@ -184,12 +184,13 @@ pub async fn insert_new(tx: &mut Tx, tenant: &Tenant, rows: &[NewRow<'_>]) -> Re
         return Ok(());
     }
     for chunk in rows.chunks(INSERT_CHUNK) {
-        let sql = insert_sql(chunk.len());
+        let sql = super::dialect(tx.backend(), insert_sql(chunk.len()));
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for r in chunk {
                 let i = r.interaction;
                 q = q
+                    .bind(tenant.id())
                     .bind(i.id.as_str())
                     .bind(i64::from(i.channel.code()))
                     .bind(i64::from(i.direction.code()))
@@ -224,16 +225,17 @@ pub async fn insert_new(tx: &mut Tx, tenant: &Tenant, rows: &[NewRow<'_>]) -> Re
     Ok(())
 }
 
-/// The multi-row INSERT for `n` rows: `$1` is the tenant, each row binds 27
-/// values; late-fact columns start empty.
+/// The multi-row INSERT for `n` rows: each row binds 28 values (the tenant
+/// first), every placeholder once and in order (see [`super::dialect`]);
+/// late-fact columns start empty.
 pub fn insert_sql(n: usize) -> String {
     let mut sql = format!("INSERT INTO interactions ({INSERT_COLUMNS}) VALUES ");
     for r in 0..n {
         if r > 0 {
             sql.push(',');
         }
-        sql.push_str("($1, ");
-        sql.push_str(&placeholders(2 + r * 27, 27));
+        sql.push('(');
+        sql.push_str(&placeholders(1 + r * 28, 28));
         sql.push_str(", NULL, FALSE, FALSE, FALSE)");
     }
     sql
@@ -287,9 +289,12 @@ pub async fn update_facts(tx: &mut Tx, tenant: &Tenant, i: &Interaction, now: i6
 pub async fn lookup(tx: &mut Tx, tenant: &Tenant, ids: &[&str]) -> Result<HashMap<String, Stored>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(LOOKUP_CHUNK) {
-        let sql = format!(
-            "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 AND id IN ({})",
-            placeholders(2, chunk.len())
+        let sql = super::dialect(
+            tx.backend(),
+            format!(
+                "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 AND id IN ({})",
+                placeholders(2, chunk.len())
+            ),
         );
         let rows: Vec<InteractionRow> = with_tx!(tx, |c| {
             let mut q = sqlx::query_as::<_, InteractionRow>(sqlx::AssertSqlSafe(sql.clone()))

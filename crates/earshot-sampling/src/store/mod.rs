@@ -140,6 +140,66 @@ pub fn placeholders(first: usize, n: usize) -> String {
     s
 }
 
+/// The statement for `backend`. On SQLite, a statement whose placeholders
+/// are exactly `$1, $2, … $n` in textual order gets anonymous `?`
+/// placeholders instead: binding a *named* parameter costs SQLite a linear
+/// search of the statement's parameter names (`sqlite3_bind_parameter_name`,
+/// which sqlx calls for every parameter), so a multi-row `INSERT` with
+/// thousands of `$N` parameters binds in quadratic time, while anonymous
+/// ones bind in linear time. Multi-row statements are therefore written with
+/// each placeholder once, in order. Anything else is left as it is.
+pub fn dialect(backend: Backend, sql: String) -> String {
+    if backend == Backend::Postgres {
+        return sql;
+    }
+    let bytes = sql.as_bytes();
+    let mut out = String::with_capacity(sql.len());
+    let mut expected = 1usize;
+    let mut last = 0usize;
+    let mut i = 0usize;
+    while i < bytes.len() {
+        if bytes.get(i) == Some(&b'$') && bytes.get(i + 1).is_some_and(u8::is_ascii_digit) {
+            let mut j = i + 1;
+            while bytes.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            let n: usize = sql.get(i + 1..j).and_then(|d| d.parse().ok()).unwrap_or(0);
+            if n != expected {
+                return sql;
+            }
+            expected += 1;
+            out.push_str(sql.get(last..i).unwrap_or_default());
+            out.push('?');
+            last = j;
+            i = j;
+        } else {
+            i += 1;
+        }
+    }
+    out.push_str(sql.get(last..).unwrap_or_default());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_gets_anonymous_placeholders_only_when_in_order() {
+        assert_eq!(
+            dialect(Backend::Sqlite, "VALUES ($1, $2), ($3, $4)".into()),
+            "VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            dialect(Backend::Sqlite, "a = $2 AND b = $1".into()),
+            "a = $2 AND b = $1"
+        );
+        assert_eq!(dialect(Backend::Sqlite, "x = $1 OR y = $1".into()), "x = $1 OR y = $1");
+        assert_eq!(dialect(Backend::Postgres, "x = $1".into()), "x = $1");
+        assert_eq!(dialect(Backend::Sqlite, "no params".into()), "no params");
+    }
+}
+
 /// ` FOR UPDATE` on PostgreSQL (where several replicas may write the same
 /// counters at once), nothing on SQLite (one writer, `BEGIN IMMEDIATE`).
 pub fn for_update(backend: Backend) -> &'static str {

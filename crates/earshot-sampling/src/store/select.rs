@@ -33,7 +33,7 @@ use crate::ids::{AgentId, EvaluatorId, RuleId};
 use crate::interaction::Interaction;
 use crate::plan::{HandleTimeBasis, Plan, RuleCondition};
 use crate::quota::{self, EffectiveQuota};
-use crate::routing::{Router, WorkItem};
+use crate::routing::WorkItem;
 use crate::selection::{self, AgentPeriodCounts, Candidate, Decision, PlanPeriodCounts, Reason};
 use crate::settings::Settings;
 use crate::stratification::{self, StratumKey};
@@ -200,8 +200,8 @@ pub async fn save_agent_periods(
             if n > 0 {
                 sql.push(',');
             }
-            sql.push_str("($1, $2, ");
-            sql.push_str(&placeholders(3 + n * 16, 16));
+            sql.push('(');
+            sql.push_str(&placeholders(1 + n * 18, 18));
             sql.push(')');
         }
         sql.push_str(
@@ -210,12 +210,13 @@ pub async fn save_agent_periods(
              targeted = excluded.targeted, strata_counts = excluded.strata_counts, \
              team_id = excluded.team_id, latest_arrival = excluded.latest_arrival",
         );
+        let sql = super::dialect(tx.backend(), sql);
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id())
-                .bind(plan_id);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for r in chunk {
                 q = q
+                    .bind(tenant.id())
+                    .bind(plan_id)
                     .bind(r.agent_id.as_str())
                     .bind(r.period_start)
                     .bind(r.period_end)
@@ -258,15 +259,20 @@ pub async fn plan_periods(
         if n > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!("($1, $2, ${}, ${}, 0, 0)", 3 + 2 * n, 4 + 2 * n));
+        sql.push('(');
+        sql.push_str(&placeholders(1 + 4 * n, 4));
+        sql.push_str(", 0, 0)");
     }
     sql.push_str(" ON CONFLICT (tenant_id, plan_id, period_start) DO NOTHING");
+    let sql = super::dialect(tx.backend(), sql);
     with_tx!(tx, |c| {
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(tenant.id())
-            .bind(plan_id);
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
         for p in periods {
-            q = q.bind(p.start_ms).bind(p.end_ms);
+            q = q
+                .bind(tenant.id())
+                .bind(plan_id)
+                .bind(p.start_ms)
+                .bind(p.end_ms);
         }
         q.execute(&mut *c).await.map(|r| r.rows_affected())
     })?;
@@ -347,20 +353,25 @@ async fn save_rule_counts(
             if n > 0 {
                 sql.push(',');
             }
-            sql.push_str("($1, $2, ");
-            sql.push_str(&placeholders(3 + n * 4, 4));
+            sql.push('(');
+            sql.push_str(&placeholders(1 + n * 6, 6));
             sql.push(')');
         }
         sql.push_str(
             " ON CONFLICT (tenant_id, plan_id, period_start, agent_id, rule_id) \
              DO UPDATE SET n = excluded.n",
         );
+        let sql = super::dialect(tx.backend(), sql);
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id())
-                .bind(plan_id);
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for (s, a, r, n) in chunk {
-                q = q.bind(*s).bind(a.as_str()).bind(r.as_str()).bind(*n);
+                q = q
+                    .bind(tenant.id())
+                    .bind(plan_id)
+                    .bind(*s)
+                    .bind(a.as_str())
+                    .bind(r.as_str())
+                    .bind(*n);
             }
             q.execute(&mut *c).await.map(|r| r.rows_affected())
         })?;
@@ -572,17 +583,18 @@ async fn open_agent_periods(
             if n > 0 {
                 sql.push(',');
             }
-            sql.push_str("($1, $2, ");
-            sql.push_str(&placeholders(3 + n * 9, 9));
+            sql.push('(');
+            sql.push_str(&placeholders(1 + n * 11, 11));
             sql.push_str(", '', 0, 0, 0, 0, '', 0)");
         }
         sql.push_str(" ON CONFLICT (tenant_id, plan_id, period_start, agent_id) DO NOTHING");
+        let sql = super::dialect(tx.backend(), sql);
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id())
-                .bind(plan.id.as_str());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for r in chunk {
                 q = q
+                    .bind(tenant.id())
+                    .bind(plan.id.as_str())
                     .bind(r.agent_id.as_str())
                     .bind(r.period_start)
                     .bind(r.period_end)
@@ -658,14 +670,22 @@ impl Routing {
         exclude: Option<&EvaluatorId>,
         policy: crate::settings::ConflictPolicy,
     ) -> Option<EvaluatorId> {
-        let mut router = Router::new(
-            self.evaluators
-                .iter()
-                .map(|e| (e, self.today.get(e.id.as_str()).copied().unwrap_or(0))),
-            self.same_agent.clone(),
-            policy,
+        let chosen = crate::routing::choose(
+            self.evaluators.iter().map(|e| {
+                let load = crate::routing::Load {
+                    assigned_today: self.today.get(e.id.as_str()).copied().unwrap_or(0),
+                    same_agent_this_period: self
+                        .same_agent
+                        .get(&(e.id.clone(), item.agent.clone()))
+                        .copied()
+                        .unwrap_or(0),
+                };
+                (e.id.clone(), e, load)
+            }),
+            item,
+            exclude,
+            &policy,
         );
-        let chosen = router.route(item, exclude);
         if let Some(e) = &chosen {
             *self.today.entry(e.as_str().to_owned()).or_insert(0) += 1;
             *self
@@ -956,16 +976,18 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
             if n > 0 {
                 sql.push(',');
             }
-            sql.push_str("($1, ");
-            sql.push_str(&placeholders(2 + n * 21, 21));
+            sql.push('(');
+            sql.push_str(&placeholders(1 + n * 22, 22));
             sql.push(')');
         }
+        let sql = super::dialect(tx.backend(), sql);
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for (s, dims, role) in chunk {
                 let d = s.interaction.clone().unwrap_or_default();
                 let period = s.period.clone().unwrap_or_default();
                 q = q
+                    .bind(tenant.id())
                     .bind(s.id.as_str())
                     .bind(d.interaction_id.clone())
                     .bind(s.plan_id.as_str())
@@ -1009,18 +1031,20 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
             if n > 0 {
                 sql.push(',');
             }
-            sql.push_str("($1, ");
-            sql.push_str(&placeholders(2 + n * 20, 14));
+            sql.push('(');
+            sql.push_str(&placeholders(1 + n * 21, 15));
             sql.push_str(", NULL, NULL, '', FALSE, 0, '', 1, ");
-            sql.push_str(&placeholders(2 + n * 20 + 14, 6));
+            sql.push_str(&placeholders(1 + n * 21 + 15, 6));
             sql.push(')');
         }
+        let sql = super::dialect(tx.backend(), sql);
         with_tx!(tx, |c| {
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for (a, pool, dims) in chunk {
                 let d = a.interaction.clone().unwrap_or_default();
                 let period = a.period.clone().unwrap_or_default();
                 q = q
+                    .bind(tenant.id())
                     .bind(a.id.as_str())
                     .bind(a.selection_id.as_str())
                     .bind(d.interaction_id.clone())
@@ -1122,6 +1146,8 @@ pub async fn apply_plans(
             selected_by.entry(i).or_default().insert(p);
         }
     }
+    let timing = std::env::var_os("EARSHOT_INGEST_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     for plan in plans {
         let spec = &plan.spec;
         let plan_id = plan.id.as_str();
@@ -1152,7 +1178,9 @@ pub async fn apply_plans(
         let mut periods: Vec<Period> = candidates.iter().map(|c| c.1).collect();
         periods.sort_by_key(|p| p.start_ms);
         periods.dedup_by_key(|p| p.start_ms);
+        if timing { eprintln!("  eligibility {:?}", t0.elapsed()); }
         let closed = plan_periods(tx, tenant, plan_id, &periods).await?;
+        if timing { eprintln!("  plan_periods {:?}", t0.elapsed()); }
         // Late facts only count while the period is open.
         candidates.retain(|(o, p)| o.draw_now || !closed.contains(&p.start_ms));
         if candidates.is_empty() {
@@ -1183,6 +1211,7 @@ pub async fn apply_plans(
             let again: Vec<(String, i64)> = missing.into_iter().cloned().collect();
             aps.extend(load_agent_periods(tx, tenant, plan_id, &again).await?);
         }
+        if timing { eprintln!("  agent periods {:?}", t0.elapsed()); }
         let starts: Vec<i64> = periods.iter().map(|p| p.start_ms).collect();
         let mut rule_counts = if spec.rules.is_empty() {
             HashMap::new()
@@ -1349,6 +1378,7 @@ pub async fn apply_plans(
                 due_ms: None,
             });
         }
+        if timing { eprintln!("  decide {:?} picks {}", t0.elapsed(), picks.len()); }
         // Counters back.
         let mut changed: Vec<&AgentPeriodRow> = Vec::new();
         for (key, c) in &counts {
@@ -1397,7 +1427,9 @@ pub async fn apply_plans(
             rows.sort();
             save_rule_counts(tx, tenant, plan_id, &rows).await?;
         }
+        if timing { eprintln!("  saved {:?}", t0.elapsed()); }
         let m = write_picks(tx, env, &picks).await?;
+        if timing { eprintln!("  picks written {:?}", t0.elapsed()); }
         made.selections.extend(m.selections);
         made.assignments.extend(m.assignments);
     }
