@@ -96,7 +96,8 @@ impl Row {
 
 /// `n` interactions over the last 28 days, in arrival order with jitter:
 /// random UUIDv4-shaped ids (as many CRMs send), 500 agents in 50 teams,
-/// 20 queues, customers who come back now and then.
+/// 20 queues, as many customers as interactions (so about one in five
+/// comes back within the 7-day repeat-contact window).
 fn generate(n: usize, now: i64) -> Vec<Row> {
     let mut rng = Rng(0x5eed);
     let span = 28 * 24 * 3_600_000_i64;
@@ -147,7 +148,7 @@ fn generate(n: usize, now: i64) -> Vec<Row> {
             hold,
             acw,
             disposition: dispositions[rng.below(5) as usize],
-            customer_ref: format!("cust-{:07}", rng.below(n as u64 / 2 + 1)),
+            customer_ref: format!("cust-{:07}", rng.below(n as u64 + 1)),
             transferred: rng.below(12) == 0,
             abandoned: false,
             escalated: rng.below(40) == 0,

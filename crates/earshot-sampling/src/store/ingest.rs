@@ -195,11 +195,9 @@ impl Store {
         now: i64,
     ) -> Result<()> {
         let window = settings.repeat_contact_window_ms;
-        let t0 = std::time::Instant::now();
         let mut tx = self.db.begin().await?;
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
         let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
-        let t_lookup = t0.elapsed();
 
         // Classify in order; a repeated id applies on top of the earlier one.
         let mut current: HashMap<&str, &Interaction> = HashMap::new();
@@ -247,7 +245,6 @@ impl Store {
             }
         }
         interactions::insert_new(&mut tx, tenant, &new_rows).await?;
-        let t_insert = t0.elapsed();
 
         // Repeat contacts.
         let written: Vec<&Interaction> = order
@@ -255,7 +252,6 @@ impl Store {
             .filter_map(|id| current.get(id).copied())
             .collect();
         let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
-        let t_repeat = t0.elapsed();
         let voided: HashMap<&str, &RepeatContact> = voids
             .iter()
             .map(|v| (v.earlier.as_str(), &v.repeat))
@@ -314,7 +310,6 @@ impl Store {
             }
         }
         let made = select::apply_plans(&mut tx, &env, plans, &offers).await?;
-        let t_select = t0.elapsed();
         out.selected = i32::try_from(
             made.selections
                 .iter()
@@ -375,13 +370,8 @@ impl Store {
             events.push(fcr_event(&voids, now));
         }
         selection_events(&mut events, made, now);
-        let t_events = t0.elapsed();
         append(&mut tx, tenant, &events).await?;
-        let t_append = t0.elapsed();
         tx.commit().await?;
-        if std::env::var_os("EARSHOT_INGEST_TIMING").is_some() {
-            eprintln!("lookup {t_lookup:?} insert {t_insert:?} repeat {t_repeat:?} select {t_select:?} events {t_events:?} append {t_append:?} commit {:?}", t0.elapsed());
-        }
         Ok(())
     }
 }
@@ -461,7 +451,35 @@ async fn repeat_contacts(
         .unwrap_or(0)
         .saturating_add(window);
     let mut contacts: BTreeMap<String, Vec<ContactRow>> = BTreeMap::new();
-    for chunk in refs.chunks(1000) {
+    // PostgreSQL: the customers as one array, each one probe of the
+    // customer index (`arrived_at + 0` keeps the planner, which has no
+    // statistics on a young table, from range-scanning the arrival index for
+    // every customer instead).
+    if let earshot_kit::db::TxInner::Postgres(t) = &mut tx.inner {
+        let conn: &mut sqlx::PgConnection = t;
+        let rows: Vec<ContactRow> = sqlx::query_as::<_, ContactRow>(
+            "SELECT i.id, i.customer_ref, i.arrived_at, i.direction \
+             FROM unnest($2::text[]) AS r(ref) CROSS JOIN LATERAL ( \
+             SELECT id, customer_ref, arrived_at, direction FROM interactions \
+             WHERE tenant_id = $1 AND customer_ref = r.ref AND customer_ref <> '' \
+             AND arrived_at + 0 >= $3 AND arrived_at + 0 <= $4) AS i",
+        )
+        .bind(tenant.id())
+        .bind(&refs)
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(conn)
+        .await?;
+        for r in rows {
+            contacts.entry(r.customer_ref.clone()).or_default().push(r);
+        }
+    }
+    let sqlite_refs: &[&str] = if tx.backend() == earshot_kit::db::Backend::Sqlite {
+        &refs
+    } else {
+        &[]
+    };
+    for chunk in sqlite_refs.chunks(1000) {
         let sql = super::dialect(
             tx.backend(),
             format!(
@@ -560,6 +578,66 @@ async fn write_voids(
         k
     };
     let mut out = Vec::new();
+    let guard = if earliest {
+        " AND (interactions.repeat_at IS NULL OR interactions.repeat_at > v.column3)"
+    } else {
+        ""
+    };
+    // PostgreSQL: the voids as arrays, unnested, so the join is planned as
+    // one primary-key probe per void (a VALUES list without statistics can
+    // be planned as a scan of the whole table).
+    if let earshot_kit::db::TxInner::Postgres(t) = &mut tx.inner {
+        let mut later = Vec::with_capacity(ids.len());
+        let mut at = Vec::with_capacity(ids.len());
+        let mut source = Vec::with_capacity(ids.len());
+        let mut reason = Vec::with_capacity(ids.len());
+        for id in &ids {
+            let Some(v) = by_id.get(id) else { continue };
+            later.push(
+                v.repeat
+                    .repeat_interaction
+                    .as_ref()
+                    .map(|i| i.as_str().to_owned())
+                    .unwrap_or_default(),
+            );
+            at.push(v.repeat.repeat_ms);
+            source.push(match v.repeat.source {
+                RepeatSource::Derived => 1_i64,
+                RepeatSource::Reported => 2_i64,
+            });
+            reason.push(v.repeat.reason.clone());
+        }
+        let sql = format!(
+            "UPDATE interactions SET repeat_interaction_id = v.column2, repeat_at = v.column3, \
+             repeat_source = v.column4, repeat_reason = v.column5, updated_at = $6, \
+             revision = interactions.revision + 1 \
+             FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) \
+             AS v(column1, column2, column3, column4, column5) \
+             WHERE interactions.tenant_id = $7 AND interactions.id = v.column1{guard} \
+             RETURNING interactions.id, interactions.channel, interactions.direction, \
+             interactions.agent_id, interactions.team_id, interactions.queue_id, \
+             interactions.language, interactions.arrived_at, interactions.handle_ms"
+        );
+        let conn: &mut sqlx::PgConnection = t;
+        let rows: Vec<VoidedRow> = sqlx::query_as::<_, VoidedRow>(sqlx::AssertSqlSafe(sql))
+            .bind(&ids)
+            .bind(&later)
+            .bind(&at)
+            .bind(&source)
+            .bind(&reason)
+            .bind(now)
+            .bind(tenant.id())
+            .fetch_all(conn)
+            .await?;
+        for r in rows {
+            if let Some(mut v) = by_id.remove(&r.id) {
+                v.dims = r.dims();
+                out.push(v);
+            }
+        }
+        out.sort_by(|a, b| a.earlier.cmp(&b.earlier));
+        return Ok(out);
+    }
     for chunk in ids.chunks(300) {
         let mut values = String::new();
         for n in 0..chunk.len() {
@@ -570,11 +648,6 @@ async fn write_voids(
             values.push_str(&placeholders(1 + n * 7, 7));
             values.push(')');
         }
-        let guard = if earliest {
-            " AND (interactions.repeat_at IS NULL OR interactions.repeat_at > v.column3)"
-        } else {
-            ""
-        };
         let sql = super::dialect(
             tx.backend(),
             format!(

@@ -288,6 +288,27 @@ pub async fn update_facts(tx: &mut Tx, tenant: &Tenant, i: &Interaction, now: i6
 /// The stored interactions among `ids`, inside a write transaction.
 pub async fn lookup(tx: &mut Tx, tenant: &Tenant, ids: &[&str]) -> Result<HashMap<String, Stored>> {
     let mut out = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    // PostgreSQL: one array parameter (`= ANY`) plans as an index scan
+    // whatever the batch size; long `IN` lists of separate parameters do not.
+    if let TxInner::Postgres(t) = &mut tx.inner {
+        let sql = format!(
+            "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 AND id = ANY($2)"
+        );
+        let conn: &mut sqlx::PgConnection = t;
+        let rows: Vec<InteractionRow> = sqlx::query_as::<_, InteractionRow>(sqlx::AssertSqlSafe(sql))
+            .bind(tenant.id())
+            .bind(ids)
+            .fetch_all(conn)
+            .await?;
+        for r in rows {
+            let s = r.into_stored()?;
+            out.insert(s.interaction.id.as_str().to_owned(), s);
+        }
+        return Ok(out);
+    }
     for chunk in ids.chunks(LOOKUP_CHUNK) {
         let sql = super::dialect(
             tx.backend(),

@@ -1146,8 +1146,6 @@ pub async fn apply_plans(
             selected_by.entry(i).or_default().insert(p);
         }
     }
-    let timing = std::env::var_os("EARSHOT_INGEST_TIMING").is_some();
-    let t0 = std::time::Instant::now();
     for plan in plans {
         let spec = &plan.spec;
         let plan_id = plan.id.as_str();
@@ -1178,9 +1176,7 @@ pub async fn apply_plans(
         let mut periods: Vec<Period> = candidates.iter().map(|c| c.1).collect();
         periods.sort_by_key(|p| p.start_ms);
         periods.dedup_by_key(|p| p.start_ms);
-        if timing { eprintln!("  eligibility {:?}", t0.elapsed()); }
         let closed = plan_periods(tx, tenant, plan_id, &periods).await?;
-        if timing { eprintln!("  plan_periods {:?}", t0.elapsed()); }
         // Late facts only count while the period is open.
         candidates.retain(|(o, p)| o.draw_now || !closed.contains(&p.start_ms));
         if candidates.is_empty() {
@@ -1211,7 +1207,6 @@ pub async fn apply_plans(
             let again: Vec<(String, i64)> = missing.into_iter().cloned().collect();
             aps.extend(load_agent_periods(tx, tenant, plan_id, &again).await?);
         }
-        if timing { eprintln!("  agent periods {:?}", t0.elapsed()); }
         let starts: Vec<i64> = periods.iter().map(|p| p.start_ms).collect();
         let mut rule_counts = if spec.rules.is_empty() {
             HashMap::new()
@@ -1378,7 +1373,6 @@ pub async fn apply_plans(
                 due_ms: None,
             });
         }
-        if timing { eprintln!("  decide {:?} picks {}", t0.elapsed(), picks.len()); }
         // Counters back.
         let mut changed: Vec<&AgentPeriodRow> = Vec::new();
         for (key, c) in &counts {
@@ -1427,9 +1421,7 @@ pub async fn apply_plans(
             rows.sort();
             save_rule_counts(tx, tenant, plan_id, &rows).await?;
         }
-        if timing { eprintln!("  saved {:?}", t0.elapsed()); }
         let m = write_picks(tx, env, &picks).await?;
-        if timing { eprintln!("  picks written {:?}", t0.elapsed()); }
         made.selections.extend(m.selections);
         made.assignments.extend(m.assignments);
     }
