@@ -117,14 +117,25 @@ fn generate(n: usize, now: i64) -> Vec<Row> {
             b & 0xffff_ffff_ffff
         );
         let agent_n = rng.below(500);
-        let arrived = start + (span as u128 * k as u128 / n as u128) as i64 + rng.below(60_000) as i64;
+        let arrived =
+            start + (span as u128 * k as u128 / n as u128) as i64 + rng.below(60_000) as i64;
         let wait = rng.below(120_000) as i64;
         let talk = 30_000 + rng.below(900_000) as i64;
-        let hold = if rng.below(4) == 0 { rng.below(120_000) as i64 } else { 0 };
+        let hold = if rng.below(4) == 0 {
+            rng.below(120_000) as i64
+        } else {
+            0
+        };
         let acw = rng.below(90_000) as i64;
         let attributes = vec![
-            ("segment".to_owned(), ["gold", "silver", "bronze"][rng.below(3) as usize].to_owned()),
-            ("crm_case".to_owned(), format!("CASE-{}", rng.below(10_000_000))),
+            (
+                "segment".to_owned(),
+                ["gold", "silver", "bronze"][rng.below(3) as usize].to_owned(),
+            ),
+            (
+                "crm_case".to_owned(),
+                format!("CASE-{}", rng.below(10_000_000)),
+            ),
         ];
         let attributes_json = serde_json::to_string(
             &attributes
@@ -275,7 +286,9 @@ fn copy_escape(buf: &mut Vec<u8>, s: &str) {
 async fn raw_postgres(rows: &[Row], url: &str, now: i64) -> Result<f64> {
     let mut conn = sqlx::PgConnection::connect(url).await?;
     sqlx::query("CREATE SCHEMA raw").execute(&mut conn).await?;
-    sqlx::query("SET search_path = raw").execute(&mut conn).await?;
+    sqlx::query("SET search_path = raw")
+        .execute(&mut conn)
+        .await?;
     let ddl = interactions_ddl().replace("BLOB", "BYTEA");
     for stmt in ddl.split(';').filter(|s| !s.trim().is_empty()) {
         sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))
@@ -299,7 +312,14 @@ async fn raw_postgres(rows: &[Row], url: &str, now: i64) -> Result<f64> {
             write!(
                 buf,
                 "\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t",
-                r.arrived, r.answered, r.ended, r.wait, r.talk, r.hold, r.acw, r.handle()
+                r.arrived,
+                r.answered,
+                r.ended,
+                r.wait,
+                r.talk,
+                r.hold,
+                r.acw,
+                r.handle()
             )?;
             copy_escape(&mut buf, r.disposition);
             buf.push(b'\t');
@@ -313,7 +333,7 @@ async fn raw_postgres(rows: &[Row], url: &str, now: i64) -> Result<f64> {
             copy_escape(&mut buf, &r.attributes_json);
             buf.push(b'\t');
             copy_escape(&mut buf, &r.recording_uri);
-            write!(buf, "\t\t\\N\t{now}\t{now}\t1\t\\N\tf\tf\tf\n")?;
+            writeln!(buf, "\t\t\\N\t{now}\t{now}\t1\t\\N\tf\tf\tf")?;
         }
         let mut copy = conn
             .copy_in_raw(
@@ -337,7 +357,10 @@ async fn raw_postgres(rows: &[Row], url: &str, now: i64) -> Result<f64> {
 struct Bearer(tonic::metadata::MetadataValue<tonic::metadata::Ascii>);
 
 impl tonic::service::Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+    fn call(
+        &mut self,
+        mut req: tonic::Request<()>,
+    ) -> std::result::Result<tonic::Request<()>, tonic::Status> {
         req.metadata_mut().insert("authorization", self.0.clone());
         Ok(req)
     }
@@ -379,7 +402,9 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         && let Some(writer) = db.sqlite_writer()
     {
         // The writer pool holds one connection; the pragma stays with it.
-        sqlx::query("PRAGMA synchronous = NORMAL").execute(writer).await?;
+        sqlx::query("PRAGMA synchronous = NORMAL")
+            .execute(writer)
+            .await?;
     }
     let shutdown = CancellationToken::new();
     let tasks = TaskTracker::new();
@@ -393,7 +418,9 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         tasks: tasks.clone(),
         system_token: Arc::from(""),
     };
-    let routes = (spec.build)(ctx).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let routes = (spec.build)(ctx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let server = {
@@ -495,12 +522,21 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         let c = ack.counts.unwrap_or_default();
         created += i64::from(c.created);
         selected += i64::from(ack.selected);
-        anyhow::ensure!(c.rejected == 0, "batch {} had rejects: {:?}", ack.batch_id, ack.results.iter().find(|r| !r.violations.is_empty()));
+        anyhow::ensure!(
+            c.rejected == 0,
+            "batch {} had rejects: {:?}",
+            ack.batch_id,
+            ack.results.iter().find(|r| !r.violations.is_empty())
+        );
         permits.add_permits(1);
     }
     let elapsed = started.elapsed();
     producer.await?;
-    anyhow::ensure!(created as usize == rows.len(), "created {created} of {}", rows.len());
+    anyhow::ensure!(
+        created as usize == rows.len(),
+        "created {created} of {}",
+        rows.len()
+    );
     shutdown.cancel();
     let _ = server.await;
     tasks.close();
@@ -575,23 +611,39 @@ async fn main() -> Result<()> {
         opts.batch,
         opts.window,
         opts.rounds,
-        if opts.sqlite_normal { "NORMAL" } else { "FULL (its default)" }
+        if opts.sqlite_normal {
+            "NORMAL"
+        } else {
+            "FULL (its default)"
+        }
     );
-    println!("{:<10} {:>5} {:>16} {:>20} {:>8} {:>11}", "engine", "round", "raw rows/s", "earshot interact./s", "ratio", "selections");
+    println!(
+        "{:<10} {:>5} {:>16} {:>20} {:>8} {:>11}",
+        "engine", "round", "raw rows/s", "earshot interact./s", "ratio", "selections"
+    );
     let mut summary = Vec::new();
     for engine in &opts.engines {
         let (mut raws, mut ours) = (Vec::new(), Vec::new());
         for round in 1..=opts.rounds {
             let raw = {
-                let storage = TestStorage::new(*engine).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                let storage = TestStorage::new(*engine)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
                 match engine {
                     Engine::Sqlite => raw_sqlite(&rows, storage.dir.path(), now)?,
                     Engine::Postgres => {
-                        raw_postgres(&rows, storage.postgres_url.as_deref().unwrap_or_default(), now).await?
+                        raw_postgres(
+                            &rows,
+                            storage.postgres_url.as_deref().unwrap_or_default(),
+                            now,
+                        )
+                        .await?
                     }
                 }
             };
-            let storage = TestStorage::new(*engine).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let storage = TestStorage::new(*engine)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let (rate, selected) = earshot(&rows, &storage, &opts).await?;
             drop(storage);
             println!(

@@ -300,7 +300,7 @@ pub fn plan_input(p: &pb::SamplingPlan) -> PlanInput {
         },
     });
     let exclusions = p.exclusions.clone().unwrap_or_default();
-    let due = p.due.clone().unwrap_or_default();
+    let due = p.due.unwrap_or_default();
     PlanInput {
         display_name: p.display_name.clone(),
         description: p.description.clone(),
@@ -382,8 +382,8 @@ pub fn plan_definition(p: &pb::SamplingPlan) -> pb::SamplingPlan {
 /// Settings as received.
 pub fn settings_input(s: &pb::Settings) -> SettingsInput {
     let bh = s.business_hours.clone().unwrap_or_default();
-    let sla = s.monitoring_sla.clone().unwrap_or_default();
-    let cp = s.conflict_policy.clone().unwrap_or_default();
+    let sla = s.monitoring_sla.unwrap_or_default();
+    let cp = s.conflict_policy.unwrap_or_default();
     SettingsInput {
         time_zone: s.time_zone.clone(),
         windows: bh

@@ -220,9 +220,10 @@ impl<'a> Router<'a> {
         exclude: Option<&EvaluatorId>,
     ) -> Option<EvaluatorId> {
         let best = choose(
-            self.evaluators.iter().enumerate().map(|(n, (e, today))| {
-                (n, *e, self.load(e, *today, item.agent))
-            }),
+            self.evaluators
+                .iter()
+                .enumerate()
+                .map(|(n, (e, today))| (n, *e, self.load(e, *today, item.agent))),
             item,
             exclude,
             &self.policy,

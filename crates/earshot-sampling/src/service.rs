@@ -194,7 +194,7 @@ impl Sampling {
         let tenant = caller.tenant();
         let now = now_millis();
         let minutes = match req.minutes_per_evaluation {
-            m if m == 0.0 => sample_size::DEFAULT_MINUTES_PER_EVALUATION,
+            0.0 => sample_size::DEFAULT_MINUTES_PER_EVALUATION,
             m if (0.0..=600.0).contains(&m) => m,
             _ => return Err(Error::invalid("minutes_per_evaluation", "must be 0 to 600")),
         };

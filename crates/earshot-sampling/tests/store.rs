@@ -76,7 +76,10 @@ async fn sweeps_close_periods_once_even_with_two_replicas() {
             .collect();
         let r = a.ingest(&tenant, batch, now).await.unwrap();
         assert_eq!(r.counts.created, 40);
-        assert_eq!(r.selected, 0, "{engine:?}: a huge expected volume selects nothing on arrival");
+        assert_eq!(
+            r.selected, 0,
+            "{engine:?}: a huge expected volume selects nothing on arrival"
+        );
 
         // Both replicas sweep at once: the period is closed exactly once.
         let (x, y) = tokio::join!(
@@ -95,7 +98,10 @@ async fn sweeps_close_periods_once_even_with_two_replicas() {
             .await
             .unwrap();
         assert_eq!(sel.len(), 5, "{engine:?}: the minimum, once");
-        assert!(sel.iter().all(|s| s.reason == pb::SelectionReason::QuotaTopUp as i64));
+        assert!(
+            sel.iter()
+                .all(|s| s.reason == pb::SelectionReason::QuotaTopUp as i64)
+        );
     }
 }
 
@@ -107,9 +113,13 @@ async fn overdue_assignments_expire_once() {
         let b = open(&storage).await;
         let tenant = Tenant::trusted("acme");
         let now = now_millis();
-        a.ingest(&tenant, vec![interaction("late-1", "agent-1", now - 10 * DAY)], now - 9 * DAY)
-            .await
-            .unwrap();
+        a.ingest(
+            &tenant,
+            vec![interaction("late-1", "agent-1", now - 10 * DAY)],
+            now - 9 * DAY,
+        )
+        .await
+        .unwrap();
         let (_, asg) = a
             .create_selection(
                 &tenant,

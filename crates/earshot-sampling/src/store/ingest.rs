@@ -492,8 +492,8 @@ async fn repeat_contacts(
             ),
         );
         let rows: Vec<ContactRow> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(tenant.id());
+            let mut q =
+                sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
             for r in chunk {
                 q = q.bind(*r);
             }

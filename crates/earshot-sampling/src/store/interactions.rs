@@ -298,11 +298,12 @@ pub async fn lookup(tx: &mut Tx, tenant: &Tenant, ids: &[&str]) -> Result<HashMa
             "SELECT {INTERACTION_COLUMNS} FROM interactions WHERE tenant_id = $1 AND id = ANY($2)"
         );
         let conn: &mut sqlx::PgConnection = t;
-        let rows: Vec<InteractionRow> = sqlx::query_as::<_, InteractionRow>(sqlx::AssertSqlSafe(sql))
-            .bind(tenant.id())
-            .bind(ids)
-            .fetch_all(conn)
-            .await?;
+        let rows: Vec<InteractionRow> =
+            sqlx::query_as::<_, InteractionRow>(sqlx::AssertSqlSafe(sql))
+                .bind(tenant.id())
+                .bind(ids)
+                .fetch_all(conn)
+                .await?;
         for r in rows {
             let s = r.into_stored()?;
             out.insert(s.interaction.id.as_str().to_owned(), s);

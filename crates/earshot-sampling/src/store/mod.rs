@@ -52,8 +52,11 @@ pub mod settings;
 #[derive(Debug, Clone)]
 pub struct Store {
     db: Db,
-    plan_cache: Arc<Mutex<HashMap<(String, String, u32), Arc<Plan>>>>,
+    plan_cache: Arc<Mutex<PlanCache>>,
 }
+
+/// Parsed plan versions by (tenant, plan id, version).
+type PlanCache = HashMap<(String, String, u32), Arc<Plan>>;
 
 /// Most parsed plan versions kept in memory.
 const PLAN_CACHE_MAX: usize = 2048;
@@ -180,26 +183,6 @@ pub fn dialect(backend: Backend, sql: String) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_gets_anonymous_placeholders_only_when_in_order() {
-        assert_eq!(
-            dialect(Backend::Sqlite, "VALUES ($1, $2), ($3, $4)".into()),
-            "VALUES (?, ?), (?, ?)"
-        );
-        assert_eq!(
-            dialect(Backend::Sqlite, "a = $2 AND b = $1".into()),
-            "a = $2 AND b = $1"
-        );
-        assert_eq!(dialect(Backend::Sqlite, "x = $1 OR y = $1".into()), "x = $1 OR y = $1");
-        assert_eq!(dialect(Backend::Postgres, "x = $1".into()), "x = $1");
-        assert_eq!(dialect(Backend::Sqlite, "no params".into()), "no params");
-    }
-}
-
 /// ` FOR UPDATE` on PostgreSQL (where several replicas may write the same
 /// counters at once), nothing on SQLite (one writer, `BEGIN IMMEDIATE`).
 pub fn for_update(backend: Backend) -> &'static str {
@@ -219,9 +202,8 @@ pub async fn find_request(
     if request_id.is_empty() {
         return Ok(None);
     }
-    let found: Option<String> =
-        with_tx!(tx, |c| {
-            sqlx::query_scalar(
+    let found: Option<String> = with_tx!(tx, |c| {
+        sqlx::query_scalar(
         "SELECT resource_id FROM request_ids WHERE tenant_id = $1 AND kind = $2 AND request_id = $3"
     )
     .bind(tenant.id())
@@ -229,7 +211,7 @@ pub async fn find_request(
     .bind(request_id)
     .fetch_optional(&mut *c)
     .await
-        })?;
+    })?;
     Ok(found)
 }
 
@@ -271,13 +253,38 @@ pub fn check_request_id(request_id: &str) -> Result<()> {
     Ok(())
 }
 
-/// The tenants that have anything to maintain (plans or assignments), for
-/// the background tasks.
+/// The tenants that may have anything to maintain (plans, evaluators,
+/// settings), for the background tasks. The ids come from this service's own
+/// tables, never from a request, which is what [`Tenant::trusted`] is for.
 pub async fn tenants(db: &Db) -> Result<Vec<Tenant>> {
     let ids: Vec<String> = with_pool!(db.read(), |p| sqlx::query_scalar(
-        "SELECT DISTINCT tenant_id FROM plans"
+        "SELECT tenant_id FROM plans UNION SELECT tenant_id FROM evaluators \
+         UNION SELECT tenant_id FROM settings"
     )
     .fetch_all(p)
     .await)?;
     Ok(ids.into_iter().map(Tenant::trusted).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_gets_anonymous_placeholders_only_when_in_order() {
+        assert_eq!(
+            dialect(Backend::Sqlite, "VALUES ($1, $2), ($3, $4)".into()),
+            "VALUES (?, ?), (?, ?)"
+        );
+        assert_eq!(
+            dialect(Backend::Sqlite, "a = $2 AND b = $1".into()),
+            "a = $2 AND b = $1"
+        );
+        assert_eq!(
+            dialect(Backend::Sqlite, "x = $1 OR y = $1".into()),
+            "x = $1 OR y = $1"
+        );
+        assert_eq!(dialect(Backend::Postgres, "x = $1".into()), "x = $1");
+        assert_eq!(dialect(Backend::Sqlite, "no params".into()), "no params");
+    }
 }

@@ -144,9 +144,8 @@ impl Store {
         if let Some(p) = self.cached_plan(tenant, id, version) {
             return Ok(p);
         }
-        let body: Option<Vec<u8>> =
-            with_pool!(self.db.read(), |p| {
-                sqlx::query_scalar(
+        let body: Option<Vec<u8>> = with_pool!(self.db.read(), |p| {
+            sqlx::query_scalar(
             "SELECT body FROM plan_versions WHERE tenant_id = $1 AND plan_id = $2 AND version = $3"
         )
         .bind(tenant.id())
@@ -154,7 +153,7 @@ impl Store {
         .bind(i64::from(version))
         .fetch_optional(p)
         .await
-            })?;
+        })?;
         let body =
             body.ok_or_else(|| Error::internal(format!("plan {id} v{version} is missing")))?;
         let plan = Arc::new(parse_body(id, version, seed_u64(seed), &body)?);

@@ -751,16 +751,15 @@ pub async fn load_routing(
         evaluators.push(e);
     }
     let day_start = super::day_start(&env.settings.time_zone, env.now);
-    let loads: Vec<(String, i64)> =
-        with_tx!(tx, |c| {
-            sqlx::query_as::<_, (String, i64)>(
+    let loads: Vec<(String, i64)> = with_tx!(tx, |c| {
+        sqlx::query_as::<_, (String, i64)>(
         "SELECT evaluator_id, routed FROM evaluator_days WHERE tenant_id = $1 AND day_start = $2"
     )
     .bind(tenant.id())
     .bind(day_start)
     .fetch_all(&mut *c)
     .await
-        })?;
+    })?;
     let today = loads.into_iter().map(|(e, n)| (e, u32_of(n))).collect();
     let mut same_agent = BTreeMap::new();
     if env
@@ -985,7 +984,7 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for (s, dims, role) in chunk {
                 let d = s.interaction.clone().unwrap_or_default();
-                let period = s.period.clone().unwrap_or_default();
+                let period = s.period.unwrap_or_default();
                 q = q
                     .bind(tenant.id())
                     .bind(s.id.as_str())
@@ -1042,7 +1041,7 @@ pub async fn write_picks(tx: &mut Tx, env: &Env<'_>, picks: &[Pick<'_>]) -> Resu
             let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
             for (a, pool, dims) in chunk {
                 let d = a.interaction.clone().unwrap_or_default();
-                let period = a.period.clone().unwrap_or_default();
+                let period = a.period.unwrap_or_default();
                 q = q
                     .bind(tenant.id())
                     .bind(a.id.as_str())
