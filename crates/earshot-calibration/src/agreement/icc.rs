@@ -22,8 +22,9 @@
 //! Degenerate input: fewer than 2 raters, no complete case
 //! (`NoCompleteCases`), fewer than 2 complete cases (`TooFewUnits`), every
 //! rating equal (`NoVariation`), any other zero denominator
-//! (`ZeroDenominator`). An infinite F (a zero error mean square) leaves F,
-//! p and the interval unset.
+//! (`ZeroDenominator`). An infinite F (a zero error mean square with
+//! variation between targets) leaves F unset, gives p = 0 and, for the
+//! (1,*) and (3,*) forms, the limiting interval [1, 1].
 
 use super::{Agreement, RatingsMatrix, Undefined};
 use crate::stats::distribution::{f_ppf, f_sf};
@@ -270,9 +271,20 @@ pub fn icc_from(ms: &MeanSquares, form: IccForm) -> Icc {
     } else {
         None
     };
-    let p_value = f_value.and_then(|f| f_sf(f, df1, df2));
+    let infinite_f = denom_ms == 0.0 && msr > 0.0;
+    let p_value = if infinite_f {
+        Some(0.0)
+    } else {
+        f_value.and_then(|f| f_sf(f, df1, df2))
+    };
     let (ci_low, ci_high) = match (f_value, value) {
-        (Some(f), Ok(icc2)) => interval(form, ms, f, icc2, df1, df2),
+        (Some(f), Ok(icc)) => interval(form, ms, f, icc, df1, df2),
+        // F is infinite (no error variance): the interval's limit is [1, 1]
+        // where it is a function of F alone; the (2,*) interval also needs
+        // MSC / MSE and stays unset.
+        (None, Ok(_)) if infinite_f && !matches!(form, IccForm::Icc21 | IccForm::Icc2k) => {
+            (Some(1.0), Some(1.0))
+        }
         _ => (None, None),
     };
     Icc {
@@ -451,6 +463,7 @@ mod tests {
         for i in icc_all(&perfect) {
             assert_eq!(i.agreement.value, Ok(1.0), "{:?}", i.form);
             assert_eq!(i.inference.f_value, None);
+            assert_eq!(i.inference.p_value, Some(0.0));
         }
         // Equal target means: ICC(1,1) = -1/(k-1); ICC(1,k) has a zero denominator.
         let flat =
