@@ -12,30 +12,26 @@
 //! Degenerate input: fewer than two raters, no pairable unit, or a single
 //! category used everywhere (p_e = 1: `NoVariation`).
 
-use super::categories::{Categories, UnitCounts, propensities, raters_in_units};
-use super::percent::observed_agreement;
+use super::categories::{nominal_pass, raters_in_units};
 use super::{Agreement, RatingsMatrix, Undefined, chance_corrected};
 
 /// Fleiss' kappa of `m` (nominal).
 pub fn fleiss_kappa(m: &RatingsMatrix) -> Agreement {
-    let cats = Categories::of(m, &[]);
-    let counts = UnitCounts::new(m, &cats);
-    let (pi, p) = propensities(&counts, cats.len());
+    let p = nominal_pass(m);
     let raters = raters_in_units(m, 1);
     if raters < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
     }
-    let Some((pa, _)) = observed_agreement(&counts) else {
+    let Some(pa) = p.observed_agreement() else {
         return Agreement::undefined(Undefined::NoPairableUnits, p.rated_units, raters);
     };
-    if p.used_categories < 2 {
+    if p.used_categories() < 2 {
         return Agreement::undefined(Undefined::NoVariation, p.rated_units, raters)
             .with_agreements(pa, 1.0);
     }
-    let pe: f64 = pi.iter().map(|x| x * x).sum();
-    let value = chance_corrected(pa, pe);
+    let pe: f64 = p.propensities().iter().map(|x| x * x).sum();
     Agreement {
-        value,
+        value: chance_corrected(pa, pe),
         units_used: p.rated_units,
         raters_used: raters,
         observed: Some(pa),

@@ -16,7 +16,7 @@
 //! the coefficient is `SingleCategory`. T_w is computed in closed form (O(q)
 //! after sorting) so continuous values cost no q x q matrix.
 
-use super::categories::{Categories, UnitCounts, propensities, raters_in_units};
+use super::categories::{Categories, UnitCounts, nominal_pass, propensities, raters_in_units};
 use super::{Agreement, RatingsMatrix, Undefined, chance_corrected};
 
 /// The weighting of disagreements between categories.
@@ -34,10 +34,33 @@ pub enum Weights {
 /// categories being those seen plus `declared`.
 pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement {
     let cats = Categories::of(m, declared);
-    let counts = UnitCounts::new(m, &cats);
     let q = cats.len();
-    let (pi, p) = propensities(&counts, q);
     let raters = raters_in_units(m, 1);
+    if weights == Weights::Identity {
+        // AC1 needs only the nominal pass (unused declared categories have
+        // pi = 0 and change only q).
+        let p = nominal_pass(m);
+        if raters < 2 {
+            return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
+        }
+        let Some(pa) = p.observed_agreement() else {
+            return Agreement::undefined(Undefined::NoPairableUnits, p.rated_units, raters);
+        };
+        if q < 2 {
+            return Agreement::undefined(Undefined::SingleCategory, p.rated_units, raters);
+        }
+        let qf = q as f64;
+        let pe = p.propensities().iter().map(|x| x * (1.0 - x)).sum::<f64>() / (qf - 1.0);
+        return Agreement {
+            value: chance_corrected(pa, pe),
+            units_used: p.rated_units,
+            raters_used: raters,
+            observed: Some(pa),
+            chance: Some(pe),
+        };
+    }
+    let counts = UnitCounts::new(m, &cats);
+    let (pi, p) = propensities(&counts, q);
     if raters < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
     }

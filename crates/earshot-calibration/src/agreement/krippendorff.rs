@@ -30,8 +30,8 @@
 //! ratings (`NoPairableUnits`), a single pairable value (`NoVariation`).
 //! Reference: Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability".
 
-use super::categories::Categories;
-use super::matrix::count_raters;
+use super::categories::rater_counts;
+use super::categories::{Categories, UnitCounts, nominal_pass};
 use super::{Agreement, Level, RatingsMatrix, Undefined};
 
 /// Most distinct values ratio-level alpha will pair up (O(V^2) work).
@@ -39,32 +39,23 @@ pub const MAX_RATIO_VALUES: usize = 20_000;
 
 /// Krippendorff's alpha of `m` at `level`.
 pub fn alpha(m: &RatingsMatrix, level: Level) -> Agreement {
-    let pairable = || m.units_with_raters().filter(|(v, _)| v.len() >= 2);
-    let units_used = pairable().count();
-    let raters_used = count_raters(m.rater_count(), pairable().map(|(_, r)| r));
-    if count_raters(m.rater_count(), m.units_with_raters().map(|(_, r)| r)) < 2 {
+    let units_used = m.units().filter(|v| v.len() >= 2).count();
+    let (any_raters, raters_used) = rater_counts(m);
+    if any_raters < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, units_used, raters_used);
     }
     if units_used == 0 {
         return Agreement::undefined(Undefined::NoPairableUnits, 0, raters_used);
     }
-    let mut lo = f64::INFINITY;
-    let mut hi = f64::NEG_INFINITY;
-    for (vals, _) in pairable() {
-        for &x in vals {
-            lo = lo.min(x);
-            hi = hi.max(x);
-        }
-    }
-    if lo == hi {
-        return Agreement::undefined(Undefined::NoVariation, units_used, raters_used);
-    }
+    // A single pairable value makes every level's expected disagreement
+    // exactly zero (integer counts, or sums of exact zeros after centring on
+    // a data value): each level reports it as `NoVariation`.
     let result = match level {
         Level::Nominal => nominal(m),
-        Level::Interval => interval(m, |x| x),
+        Level::Interval => interval(m, |x, _| x),
         Level::Ordinal => {
-            let ranks = MidRanks::new(m);
-            interval(m, |x| ranks.of(x))
+            let ranks = mid_ranks(m);
+            interval(m, |_, c| ranks.get(c as usize).copied().unwrap_or(0.0))
         }
         Level::Ratio => ratio(m),
     };
@@ -82,43 +73,12 @@ pub fn alpha(m: &RatingsMatrix, level: Level) -> Agreement {
 
 type AlphaResult = Result<(f64, Option<(f64, f64)>), Undefined>;
 
-fn pairable_units(m: &RatingsMatrix) -> impl Iterator<Item = &[f64]> + '_ {
-    m.units().filter(|v| v.len() >= 2)
-}
-
-/// Nominal: per-unit value counts.
+/// Nominal: per-unit value counts, from the shared nominal pass.
 fn nominal(m: &RatingsMatrix) -> AlphaResult {
-    let mut pairable_values: Vec<f64> = pairable_units(m).flatten().copied().collect();
-    pairable_values.sort_by(f64::total_cmp);
-    pairable_values.dedup();
-    let cats = Categories::from_values(pairable_values);
-    let mut n_c = vec![0.0_f64; cats.len()];
-    let mut d_o = 0.0;
-    let mut n = 0.0;
-    let mut buf: Vec<usize> = Vec::new();
-    for unit in pairable_units(m) {
-        buf.clear();
-        buf.extend(unit.iter().filter_map(|&x| cats.index_of(x)));
-        buf.sort_unstable();
-        let m_u = buf.len() as f64;
-        let mut sum_sq = 0.0;
-        let mut i = 0;
-        while i < buf.len() {
-            let mut j = i;
-            while j < buf.len() && buf[j] == buf[i] {
-                j += 1;
-            }
-            let c = (j - i) as f64;
-            sum_sq += c * c;
-            if let Some(slot) = n_c.get_mut(buf[i]) {
-                *slot += c;
-            }
-            i = j;
-        }
-        d_o += (m_u * m_u - sum_sq) / (m_u - 1.0);
-        n += m_u;
-    }
-    let d_e = n * n - n_c.iter().map(|c| c * c).sum::<f64>();
+    let p = nominal_pass(m);
+    let n = p.pairable_values;
+    let d_o = p.alpha_disagreement;
+    let d_e = n * n - p.pairable_counts.iter().map(|c| c * c).sum::<f64>();
     if d_e.is_nan() || d_e <= 0.0 {
         return Err(Undefined::NoVariation);
     }
@@ -128,67 +88,71 @@ fn nominal(m: &RatingsMatrix) -> AlphaResult {
     Ok((a, Some((observed, chance))))
 }
 
-/// Interval on `f(x)`: per-unit sums of squares around the unit mean.
-fn interval(m: &RatingsMatrix, f: impl Fn(f64) -> f64) -> AlphaResult {
-    let centre = pairable_units(m).flatten().next().map_or(0.0, |&x| f(x));
-    let g = |x: f64| f(x) - centre;
+/// Interval on `f(value, code)`, in one sweep: per unit, the mean and the
+/// sum of squares around it (two passes over the unit's values, which sit in
+/// cache); the total sum of squares then follows from the decomposition
+/// SS = sum_u SS_u + sum_u m_u (mean_u - grand)^2, with no second sweep.
+fn interval(m: &RatingsMatrix, f: impl Fn(f64, u32) -> f64) -> AlphaResult {
+    let pairable = || m.units().zip(m.units_codes()).filter(|(v, _)| v.len() >= 2);
+    let centre = pairable()
+        .next()
+        .and_then(|(v, c)| Some(f(*v.first()?, *c.first()?)))
+        .unwrap_or(0.0);
+    let g = |x: f64, c: u32| f(x, c) - centre;
     let mut n = 0.0_f64;
     let mut total = 0.0_f64;
     let mut within = 0.0_f64;
-    for unit in pairable_units(m) {
-        let m_u = unit.len() as f64;
-        let mean = unit.iter().map(|&x| g(x)).sum::<f64>() / m_u;
-        let ss: f64 = unit.iter().map(|&x| (g(x) - mean) * (g(x) - mean)).sum();
+    let mut ss_within = 0.0_f64;
+    let mut unit_means: Vec<(f64, f64)> = Vec::with_capacity(m.unit_count());
+    for (vals, codes) in pairable() {
+        let m_u = vals.len() as f64;
+        let sum: f64 = vals.iter().zip(codes).map(|(&x, &c)| g(x, c)).sum();
+        let mean = sum / m_u;
+        let ss: f64 = vals
+            .iter()
+            .zip(codes)
+            .map(|(&x, &c)| {
+                let d = g(x, c) - mean;
+                d * d
+            })
+            .sum();
         within += m_u * ss / (m_u - 1.0);
+        ss_within += ss;
         n += m_u;
-        total += unit.iter().map(|&x| g(x)).sum::<f64>();
+        total += sum;
+        unit_means.push((m_u, mean));
     }
     let grand = total / n;
-    let ss_total: f64 = pairable_units(m)
-        .flatten()
-        .map(|&x| (g(x) - grand) * (g(x) - grand))
+    let between: f64 = unit_means
+        .iter()
+        .map(|&(m_u, mean)| m_u * (mean - grand) * (mean - grand))
         .sum();
+    let ss_total = ss_within + between;
     if ss_total.is_nan() || ss_total <= 0.0 {
         return Err(Undefined::NoVariation);
     }
     Ok((1.0 - (n - 1.0) / n * within / ss_total, None))
 }
 
-/// Mid-rank positions r_c = sum_{g<c} n_g + n_c / 2 of the pairable values.
-struct MidRanks {
-    values: Vec<f64>,
-    ranks: Vec<f64>,
-}
-
-impl MidRanks {
-    fn new(m: &RatingsMatrix) -> Self {
-        let mut all: Vec<f64> = pairable_units(m).flatten().copied().collect();
-        all.sort_by(f64::total_cmp);
-        let mut values = Vec::new();
-        let mut ranks = Vec::new();
-        let mut below = 0.0;
-        let mut i = 0;
-        while i < all.len() {
-            let mut j = i;
-            while j < all.len() && all[j] == all[i] {
-                j += 1;
+/// Mid-rank position r_c = sum_{g<c} n_g + n_c / 2 of each code, over the
+/// pairable values.
+fn mid_ranks(m: &RatingsMatrix) -> Vec<f64> {
+    let mut n_c = vec![0.0_f64; m.distinct_values().len()];
+    for codes in m.units_codes().filter(|c| c.len() >= 2) {
+        for &c in codes {
+            if let Some(slot) = n_c.get_mut(c as usize) {
+                *slot += 1.0;
             }
-            let n_c = (j - i) as f64;
-            values.push(all[i]);
-            ranks.push(below + n_c / 2.0);
-            below += n_c;
-            i = j;
         }
-        MidRanks { values, ranks }
     }
-
-    fn of(&self, x: f64) -> f64 {
-        self.values
-            .binary_search_by(|v| v.total_cmp(&x))
-            .ok()
-            .and_then(|i| self.ranks.get(i).copied())
-            .unwrap_or(0.0)
-    }
+    let mut below = 0.0;
+    n_c.iter()
+        .map(|&n| {
+            let r = below + n / 2.0;
+            below += n;
+            r
+        })
+        .collect()
 }
 
 fn ratio_delta(c: f64, k: f64) -> f64 {
@@ -203,46 +167,44 @@ fn ratio_delta(c: f64, k: f64) -> f64 {
 
 /// Ratio: pairs of distinct values, within units and over the whole.
 fn ratio(m: &RatingsMatrix) -> AlphaResult {
-    let mut all: Vec<f64> = pairable_units(m).flatten().copied().collect();
-    all.sort_by(f64::total_cmp);
-    let mut distinct: Vec<(f64, f64)> = Vec::new();
-    for &x in &all {
-        match distinct.last_mut() {
-            Some((v, c)) if *v == x => *c += 1.0,
-            _ => distinct.push((x, 1.0)),
+    let cats = Categories::of(m, &[]);
+    let values = cats.values();
+    let counts = UnitCounts::new(m, &cats);
+    let mut n_c = vec![0.0_f64; cats.len()];
+    let mut d_o = 0.0;
+    let mut n = 0.0;
+    for (total, entries) in counts.units() {
+        if total < 2 {
+            continue;
         }
+        let mut s = 0.0;
+        for (i, &(c, n_uc)) in entries.iter().enumerate() {
+            if let Some(slot) = n_c.get_mut(c as usize) {
+                *slot += f64::from(n_uc);
+            }
+            for &(k, n_uk) in &entries[i + 1..] {
+                if let (Some(&x), Some(&y)) = (values.get(c as usize), values.get(k as usize)) {
+                    s += 2.0 * f64::from(n_uc) * f64::from(n_uk) * ratio_delta(x, y);
+                }
+            }
+        }
+        d_o += s / (f64::from(total) - 1.0);
+        n += f64::from(total);
     }
+    let distinct: Vec<(f64, f64)> = values
+        .iter()
+        .zip(&n_c)
+        .filter(|(_, c)| **c > 0.0)
+        .map(|(&v, &c)| (v, c))
+        .collect();
     if distinct.len() > MAX_RATIO_VALUES {
         return Err(Undefined::TooManyValues);
     }
-    let n = all.len() as f64;
     let mut d_e = 0.0;
     for (i, &(c, n_c)) in distinct.iter().enumerate() {
         for &(k, n_k) in &distinct[i + 1..] {
             d_e += 2.0 * n_c * n_k * ratio_delta(c, k);
         }
-    }
-    let mut d_o = 0.0;
-    let mut buf: Vec<f64> = Vec::new();
-    let mut counts: Vec<(f64, f64)> = Vec::new();
-    for unit in pairable_units(m) {
-        buf.clear();
-        buf.extend_from_slice(unit);
-        buf.sort_by(f64::total_cmp);
-        counts.clear();
-        for &x in &buf {
-            match counts.last_mut() {
-                Some((v, c)) if *v == x => *c += 1.0,
-                _ => counts.push((x, 1.0)),
-            }
-        }
-        let mut s = 0.0;
-        for (i, &(c, n_c)) in counts.iter().enumerate() {
-            for &(k, n_k) in &counts[i + 1..] {
-                s += 2.0 * n_c * n_k * ratio_delta(c, k);
-            }
-        }
-        d_o += s / (unit.len() as f64 - 1.0);
     }
     if d_e.is_nan() || d_e <= 0.0 {
         return Err(Undefined::NoVariation);

@@ -4,10 +4,16 @@
 //! keeps them linear in the number of ratings, and a mostly-missing matrix
 //! costs only what is present.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 use crate::validation::Violations;
 
 /// A validated ratings matrix: every present rating is finite; `-0.0` is
-/// stored as `0.0` so that equal ratings compare equal.
+/// stored as `0.0` so that equal ratings compare equal. Each rating also
+/// carries its *code*, the index of its value among the matrix's distinct
+/// values in ascending order, computed once here so that every
+/// category-based statistic counts codes instead of sorting values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RatingsMatrix {
     raters: usize,
@@ -17,6 +23,90 @@ pub struct RatingsMatrix {
     values: Vec<f64>,
     /// The rater of each rating; ascending within a unit.
     rater_of: Vec<u32>,
+    /// The code of each rating: its value's index in `distinct`.
+    codes: Vec<u32>,
+    /// The distinct values, ascending.
+    distinct: Vec<f64>,
+}
+
+/// Assigns codes to values: small integers (the usual ratings) through a
+/// table, anything else through a hash map; then renumbers codes in
+/// ascending value order.
+struct Coder {
+    small: Vec<u32>,
+    other: HashMap<u64, u32, BuildHasherDefault<BitsHasher>>,
+    distinct: Vec<f64>,
+}
+
+const SMALL: i64 = 4096;
+
+impl Coder {
+    fn new() -> Self {
+        Coder {
+            small: Vec::new(),
+            other: HashMap::default(),
+            distinct: Vec::new(),
+        }
+    }
+
+    fn code(&mut self, x: f64) -> u32 {
+        let next = self.distinct.len() as u32;
+        if x.trunc() == x && x.abs() < SMALL as f64 {
+            if self.small.is_empty() {
+                self.small = vec![u32::MAX; 2 * SMALL as usize];
+            }
+            let slot = (x as i64 + SMALL) as usize;
+            if let Some(c) = self.small.get_mut(slot) {
+                if *c == u32::MAX {
+                    *c = next;
+                    self.distinct.push(x);
+                }
+                return *c;
+            }
+        }
+        let c = *self.other.entry(x.to_bits()).or_insert(next);
+        if c == next {
+            self.distinct.push(x);
+        }
+        c
+    }
+
+    /// Renumbers `codes` so that code order is value order; returns the
+    /// distinct values ascending.
+    fn finish(self, codes: &mut [u32]) -> Vec<f64> {
+        let mut order: Vec<u32> = (0..self.distinct.len() as u32).collect();
+        order.sort_by(|&a, &b| self.distinct[a as usize].total_cmp(&self.distinct[b as usize]));
+        let mut rank = vec![0u32; order.len()];
+        for (r, &c) in order.iter().enumerate() {
+            rank[c as usize] = r as u32;
+        }
+        for c in codes.iter_mut() {
+            *c = rank[*c as usize];
+        }
+        order.iter().map(|&c| self.distinct[c as usize]).collect()
+    }
+}
+
+/// A fast hasher for f64 bit patterns (not DoS-resistant; the keys are
+/// ratings inside one request).
+#[derive(Default)]
+struct BitsHasher(u64);
+
+impl Hasher for BitsHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 ^= self.0 >> 32;
+    }
 }
 
 impl RatingsMatrix {
@@ -47,7 +137,10 @@ impl RatingsMatrix {
             offsets: Vec::with_capacity(rows.len() + 1),
             values: Vec::with_capacity(cells),
             rater_of: Vec::with_capacity(cells),
+            codes: Vec::with_capacity(cells),
+            distinct: Vec::new(),
         };
+        let mut coder = Coder::new();
         m.offsets.push(0);
         for (u, row) in rows.iter().enumerate() {
             let row = row.as_ref();
@@ -66,13 +159,16 @@ impl RatingsMatrix {
                         );
                         continue;
                     }
-                    m.values.push(x + 0.0);
+                    let x = x + 0.0;
+                    m.values.push(x);
+                    m.codes.push(coder.code(x));
                     // `r < raters`, which fits in u32 (checked above).
                     m.rater_of.push(r as u32);
                 }
             }
             m.offsets.push(m.values.len());
         }
+        m.distinct = coder.finish(&mut m.codes);
         v.into_result(m)
     }
 
@@ -147,6 +243,24 @@ impl RatingsMatrix {
         &self.values
     }
 
+    /// The distinct rating values, ascending (their index is a rating's code).
+    pub fn distinct_values(&self) -> &[f64] {
+        &self.distinct
+    }
+
+    /// Unit `u`'s rating codes (indices into [`Self::distinct_values`]).
+    pub fn unit_codes(&self, u: usize) -> &[u32] {
+        match (self.offsets.get(u), self.offsets.get(u + 1)) {
+            (Some(&a), Some(&b)) => &self.codes[a..b],
+            _ => &[],
+        }
+    }
+
+    /// Iterates units' rating codes.
+    pub fn units_codes(&self) -> impl Iterator<Item = &[u32]> + '_ {
+        self.offsets.windows(2).map(|w| &self.codes[w[0]..w[1]])
+    }
+
     /// The same matrix with every rating replaced by `f(rating)` (e.g. labels'
     /// positions); a non-finite result makes the rating missing.
     pub fn map_values(&self, f: impl Fn(f64) -> f64) -> RatingsMatrix {
@@ -155,17 +269,22 @@ impl RatingsMatrix {
             offsets: vec![0],
             values: Vec::with_capacity(self.values.len()),
             rater_of: Vec::with_capacity(self.values.len()),
+            codes: Vec::with_capacity(self.values.len()),
+            distinct: Vec::new(),
         };
+        let mut coder = Coder::new();
         for (vals, raters) in self.units_with_raters() {
             for (&x, &r) in vals.iter().zip(raters) {
-                let y = f(x);
+                let y = f(x) + 0.0;
                 if y.is_finite() {
-                    m.values.push(y + 0.0);
+                    m.values.push(y);
+                    m.codes.push(coder.code(y));
                     m.rater_of.push(r);
                 }
             }
             m.offsets.push(m.values.len());
         }
+        m.distinct = coder.finish(&mut m.codes);
         m
     }
 }
@@ -228,6 +347,24 @@ mod tests {
         );
         assert!(RatingsMatrix::from_rows(0, &[Vec::<Option<f64>>::new()]).is_err());
         assert!(RatingsMatrix::from_dense(2, 2, &[Some(1.0)]).is_err());
+    }
+
+    #[test]
+    fn codes_follow_value_order() {
+        let m = RatingsMatrix::from_dense(
+            2,
+            3,
+            &[Some(5.0), Some(-2.0), Some(0.5), Some(1e9), None, Some(5.0)],
+        )
+        .unwrap();
+        assert_eq!(m.distinct_values(), &[-2.0, 0.5, 5.0, 1e9]);
+        assert_eq!(m.unit_codes(0), &[2, 0, 1]);
+        assert_eq!(m.unit_codes(1), &[3, 2]);
+        assert_eq!(m.units_codes().count(), 2);
+        assert_eq!(m.unit_codes(7).len(), 0);
+        let shifted = m.map_values(|x| -x);
+        assert_eq!(shifted.distinct_values(), &[-1e9, -5.0, -0.5, 2.0]);
+        assert_eq!(shifted.unit_codes(0), &[1, 3, 2]);
     }
 
     #[test]

@@ -4,44 +4,24 @@
 //! Fleiss' P-bar and the `pa` of Gwet's coefficients, so all three agree on
 //! what "observed agreement" means.
 
-use super::categories::{Categories, UnitCounts, raters_in_units};
+use super::categories::{nominal_pass, rater_counts};
 use super::{Agreement, RatingsMatrix, Undefined};
 
 /// Pairwise percent agreement of `m`, in [0, 1].
 pub fn percent_agreement(m: &RatingsMatrix) -> Agreement {
-    let cats = Categories::of(m, &[]);
-    let counts = UnitCounts::new(m, &cats);
-    let raters = raters_in_units(m, 2);
-    if raters_in_units(m, 1) < 2 {
+    let (any, raters) = rater_counts(m);
+    if any < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, 0, raters);
     }
-    match observed_agreement(&counts) {
-        Some((pa, units)) => {
-            let mut a = Agreement::defined(pa, units, raters);
+    let p = nominal_pass(m);
+    match p.observed_agreement() {
+        Some(pa) => {
+            let mut a = Agreement::defined(pa, p.pairable_units, raters);
             a.observed = Some(pa);
             a
         }
         None => Agreement::undefined(Undefined::NoPairableUnits, 0, raters),
     }
-}
-
-/// (P-bar, units with 2+ ratings), or `None` when no unit has two ratings.
-pub(crate) fn observed_agreement(counts: &UnitCounts) -> Option<(f64, usize)> {
-    let mut sum = 0.0;
-    let mut units = 0usize;
-    for (total, entries) in counts.units() {
-        if total < 2 {
-            continue;
-        }
-        let r = f64::from(total);
-        let agree: f64 = entries
-            .iter()
-            .map(|&(_, c)| f64::from(c) * (f64::from(c) - 1.0))
-            .sum();
-        sum += agree / (r * (r - 1.0));
-        units += 1;
-    }
-    (units > 0).then(|| (sum / units as f64, units))
 }
 
 #[cfg(test)]

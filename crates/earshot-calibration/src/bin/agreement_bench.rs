@@ -13,15 +13,22 @@
 //! ```
 //!
 //! Arguments: `<dir> [units] [raters] [seed]` (defaults 10000, 50, 20261123).
-//! Each statistic is timed from the dense cells (building the matrix is
-//! included), 7 runs, median reported.
+//! Two inputs are written: `matrix.csv`, 1-5 ratings (answers to a scale or
+//! choice question), and `totals.csv`, totals 0-100 with one decimal (about
+//! 1,000 distinct values, as evaluation totals are). Each statistic is timed
+//! on the built [`RatingsMatrix`] (the analogue of the NumPy array the
+//! references take), 9 runs, median; building the matrix from dense cells
+//! (validation, compression, category codes: done once per request and
+//! shared by every statistic) is timed and reported beside it.
 
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use earshot_calibration::agreement::fleiss::fleiss_kappa;
+use earshot_calibration::agreement::gwet::{Weights, gwet};
 use earshot_calibration::agreement::icc::icc_all;
 use earshot_calibration::agreement::krippendorff::alpha;
+use earshot_calibration::agreement::percent::percent_agreement;
 use earshot_calibration::agreement::{Agreement, Level, RatingsMatrix};
 
 /// SplitMix64: a tiny deterministic generator, so the input needs no crate
@@ -89,6 +96,73 @@ fn value(a: &Agreement) -> String {
     a.value.map_or("null".to_owned(), |v| format!("{v:.17}"))
 }
 
+/// Totals on the 0-100 scale with one decimal (about 1,000 distinct values):
+/// a latent quality per unit, a bias per rater, noise; 2% missing.
+fn generate_totals(units: usize, raters: usize, seed: u64) -> Vec<Option<f64>> {
+    let mut rng = SplitMix(seed ^ 0x5EED);
+    let bias: Vec<f64> = (0..raters).map(|_| (rng.unit() - 0.5) * 8.0).collect();
+    let mut cells = Vec::with_capacity(units * raters);
+    for _ in 0..units {
+        let truth = 40.0 + 60.0 * rng.unit();
+        for b in &bias {
+            let noise = (rng.unit() + rng.unit() + rng.unit() - 1.5) * 8.0;
+            let v = ((truth + b + noise).clamp(0.0, 100.0) * 10.0).round() / 10.0;
+            cells.push(if rng.unit() < 0.02 { None } else { Some(v) });
+        }
+    }
+    cells
+}
+
+fn write_csv(path: &std::path::Path, cells: &[Option<f64>], raters: usize) -> std::io::Result<()> {
+    let mut csv = String::with_capacity(cells.len() * 4);
+    for row in cells.chunks(raters) {
+        for (i, c) in row.iter().enumerate() {
+            if i > 0 {
+                csv.push(',');
+            }
+            if let Some(v) = c {
+                let _ = write!(csv, "{v}");
+            }
+        }
+        csv.push('\n');
+    }
+    std::fs::write(path, csv)
+}
+
+type Row = (String, f64, f64, String);
+
+/// Times every statistic on one matrix: (name, median ms on the built
+/// matrix, median ms of building the matrix, value).
+fn run(
+    prefix: &str,
+    units: usize,
+    raters: usize,
+    cells: &[Option<f64>],
+    runs: usize,
+    stats: &[&str],
+) -> Result<Vec<Row>, Box<dyn std::error::Error>> {
+    let (build_ms, m) = time(runs, || RatingsMatrix::from_dense(units, raters, cells));
+    let m = m?;
+    let mut rows = Vec::new();
+    for &stat in stats {
+        let (ms, v) = match stat {
+            "alpha_nominal" => time(runs, || value(&alpha(&m, Level::Nominal))),
+            "alpha_ordinal" => time(runs, || value(&alpha(&m, Level::Ordinal))),
+            "alpha_interval" => time(runs, || value(&alpha(&m, Level::Interval))),
+            "alpha_ratio" => time(runs, || value(&alpha(&m, Level::Ratio))),
+            "fleiss_kappa" => time(runs, || value(&fleiss_kappa(&m))),
+            "gwet_ac1" => time(runs, || value(&gwet(&m, Weights::Identity, &[]))),
+            "percent_agreement" => time(runs, || value(&percent_agreement(&m))),
+            _ => time(runs, || {
+                let v: Vec<String> = icc_all(&m).iter().map(|i| value(&i.agreement)).collect();
+                format!("[{}]", v.join(","))
+            }),
+        };
+        rows.push((format!("{prefix}{stat}"), ms, build_ms, v));
+    }
+    Ok(rows)
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let dir =
@@ -97,57 +171,61 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let raters: usize = args.get(3).map_or(Ok(50), |s| s.parse())?;
     let seed: u64 = args.get(4).map_or(Ok(20_261_123), |s| s.parse())?;
     std::fs::create_dir_all(&dir)?;
+    let runs = 9;
 
-    let cells = generate(units, raters, seed);
-    let mut csv = String::with_capacity(cells.len() * 2);
-    for row in cells.chunks(raters) {
-        for (i, c) in row.iter().enumerate() {
-            if i > 0 {
-                csv.push(',');
-            }
-            if let Some(v) = c {
-                write!(csv, "{v}")?;
-            }
-        }
-        csv.push('\n');
-    }
-    std::fs::write(dir.join("matrix.csv"), csv)?;
+    let scale = generate(units, raters, seed);
+    write_csv(&dir.join("matrix.csv"), &scale, raters)?;
+    let totals = generate_totals(units, raters, seed);
+    write_csv(&dir.join("totals.csv"), &totals, raters)?;
 
-    let build = || RatingsMatrix::from_dense(units, raters, &cells);
-    let runs = 7;
-    let mut rows: Vec<(&str, f64, String)> = Vec::new();
-    for (name, level) in [
-        ("alpha_nominal", Level::Nominal),
-        ("alpha_ordinal", Level::Ordinal),
-        ("alpha_interval", Level::Interval),
-        ("alpha_ratio", Level::Ratio),
-    ] {
-        let (ms, a) = time(runs, || build().map(|m| alpha(&m, level)));
-        rows.push((name, ms, value(&a?)));
-    }
-    let (ms, k) = time(runs, || build().map(|m| fleiss_kappa(&m)));
-    rows.push(("fleiss_kappa", ms, value(&k?)));
-    let (ms, iccs) = time(runs, || build().map(|m| icc_all(&m)));
-    let iccs = iccs?;
-    let icc_values: Vec<String> = iccs.iter().map(|i| value(&i.agreement)).collect();
-    rows.push(("icc_all_six", ms, format!("[{}]", icc_values.join(","))));
-    let complete = iccs.first().map_or(0, |i| i.agreement.units_used);
+    let mut rows = run(
+        "",
+        units,
+        raters,
+        &scale,
+        runs,
+        &[
+            "alpha_nominal",
+            "alpha_ordinal",
+            "alpha_interval",
+            "alpha_ratio",
+            "fleiss_kappa",
+            "gwet_ac1",
+            "percent_agreement",
+            "icc_all_six",
+        ],
+    )?;
+    rows.extend(run(
+        "totals_",
+        units,
+        raters,
+        &totals,
+        runs,
+        &["alpha_interval", "icc_all_six"],
+    )?);
 
     let mut json = format!(
-        "{{\"units\":{units},\"raters\":{raters},\"seed\":{seed},\"runs\":{runs},\"icc_complete_cases\":{complete},\"results\":{{"
+        "{{\"units\":{units},\"raters\":{raters},\"seed\":{seed},\"runs\":{runs},\"results\":{{"
     );
-    for (i, (name, ms, v)) in rows.iter().enumerate() {
+    for (i, (name, ms, build, v)) in rows.iter().enumerate() {
         if i > 0 {
             json.push(',');
         }
-        write!(json, "\"{name}\":{{\"median_ms\":{ms:.4},\"value\":{v}}}")?;
+        write!(
+            json,
+            "\"{name}\":{{\"median_ms\":{ms:.4},\"build_ms\":{build:.4},\"value\":{v}}}"
+        )?;
     }
     json.push_str("}}\n");
     std::fs::write(dir.join("rust_timings.json"), &json)?;
 
-    println!("{units} units x {raters} raters, seed {seed}; ICC complete cases: {complete}");
-    for (name, ms, v) in &rows {
-        println!("{name:<16} {ms:>10.3} ms   {v}");
+    println!("{units} units x {raters} raters, seed {seed}, median of {runs} runs");
+    println!(
+        "{:<24} {:>10} {:>12}   value",
+        "statistic", "stat ms", "build ms"
+    );
+    for (name, ms, build, v) in &rows {
+        println!("{name:<24} {ms:>10.3} {build:>12.3}   {v}");
     }
     println!("wrote {}", dir.display());
     Ok(())
