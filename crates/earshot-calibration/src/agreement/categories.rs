@@ -311,6 +311,44 @@ fn nominal_pass_small(m: &RatingsMatrix, mut p: NominalPass) -> NominalPass {
     p
 }
 
+/// Per-unit category counts for a matrix with at most [`SMALL_Q`] distinct
+/// values, stored densely: `counts[u * q + k]` is unit u's count of code k.
+pub(crate) struct SmallCounts {
+    /// Number of codes (q).
+    pub q: usize,
+    /// Ratings per unit.
+    pub totals: Vec<u32>,
+    /// Dense counts, unit-major.
+    pub counts: Vec<u32>,
+}
+
+impl SmallCounts {
+    /// Counts every unit, or `None` when the matrix has too many distinct values.
+    pub fn new(m: &RatingsMatrix) -> Option<SmallCounts> {
+        let q = m.distinct_values().len();
+        if q > SMALL_Q {
+            return None;
+        }
+        let mut totals = Vec::with_capacity(m.unit_count());
+        let mut counts = Vec::with_capacity(m.unit_count() * q);
+        for codes in m.units_codes() {
+            totals.push(codes.len() as u32);
+            for k in 0..q as u32 {
+                counts.push(codes.iter().map(|&c| u32::from(c == k)).sum());
+            }
+        }
+        Some(SmallCounts { q, totals, counts })
+    }
+
+    /// Iterates units as (ratings, counts by code).
+    pub fn units(&self) -> impl Iterator<Item = (u32, &[u32])> + '_ {
+        self.totals
+            .iter()
+            .copied()
+            .zip(self.counts.chunks(self.q.max(1)))
+    }
+}
+
 impl NominalPass {
     /// pi_k by code: the propensity sums over the rated units.
     pub fn propensities(&self) -> Vec<f64> {

@@ -31,7 +31,7 @@
 //! Reference: Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability".
 
 use super::categories::rater_counts;
-use super::categories::{Categories, UnitCounts, nominal_pass};
+use super::categories::{Categories, SmallCounts, UnitCounts, nominal_pass};
 use super::{Agreement, Level, RatingsMatrix, Undefined};
 
 /// Most distinct values ratio-level alpha will pair up (O(V^2) work).
@@ -52,12 +52,18 @@ pub fn alpha(m: &RatingsMatrix, level: Level) -> Agreement {
     // a data value): each level reports it as `NoVariation`.
     let result = match level {
         Level::Nominal => nominal(m),
-        Level::Interval => interval(m, |x, _| x),
-        Level::Ordinal => {
-            let ranks = mid_ranks(m);
-            interval(m, |_, c| ranks.get(c as usize).copied().unwrap_or(0.0))
-        }
-        Level::Ratio => ratio(m),
+        Level::Interval => interval_values(m),
+        Level::Ordinal => match SmallCounts::new(m) {
+            Some(counts) => ordinal_small(&counts),
+            None => {
+                let ranks = mid_ranks(m);
+                interval(m, |_, c| ranks.get(c as usize).copied().unwrap_or(0.0))
+            }
+        },
+        Level::Ratio => match SmallCounts::new(m) {
+            Some(counts) => ratio_small(&counts, m.distinct_values()),
+            None => ratio(m),
+        },
     };
     match result {
         Ok((a, agreements)) => {
@@ -134,6 +140,41 @@ fn interval(m: &RatingsMatrix, f: impl Fn(f64, u32) -> f64) -> AlphaResult {
     Ok((1.0 - (n - 1.0) / n * within / ss_total, None))
 }
 
+/// Interval on the values themselves: [`interval`] without the codes.
+fn interval_values(m: &RatingsMatrix) -> AlphaResult {
+    let centre = m
+        .units()
+        .find(|v| v.len() >= 2)
+        .and_then(|v| v.first().copied())
+        .unwrap_or(0.0);
+    let (mut n, mut total, mut within, mut ss_within) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+    let mut unit_means: Vec<(f64, f64)> = Vec::with_capacity(m.unit_count());
+    for vals in m.units().filter(|v| v.len() >= 2) {
+        let m_u = vals.len() as f64;
+        let sum: f64 = vals.iter().map(|&x| x - centre).sum();
+        let mean = sum / m_u;
+        let ss: f64 = vals
+            .iter()
+            .map(|&x| (x - centre - mean) * (x - centre - mean))
+            .sum();
+        within += m_u * ss / (m_u - 1.0);
+        ss_within += ss;
+        n += m_u;
+        total += sum;
+        unit_means.push((m_u, mean));
+    }
+    let grand = total / n;
+    let between: f64 = unit_means
+        .iter()
+        .map(|&(m_u, mean)| m_u * (mean - grand) * (mean - grand))
+        .sum();
+    let ss_total = ss_within + between;
+    if ss_total.is_nan() || ss_total <= 0.0 {
+        return Err(Undefined::NoVariation);
+    }
+    Ok((1.0 - (n - 1.0) / n * within / ss_total, None))
+}
+
 /// Mid-rank position r_c = sum_{g<c} n_g + n_c / 2 of each code, over the
 /// pairable values.
 fn mid_ranks(m: &RatingsMatrix) -> Vec<f64> {
@@ -153,6 +194,110 @@ fn mid_ranks(m: &RatingsMatrix) -> Vec<f64> {
             r
         })
         .collect()
+}
+
+/// Ordinal from per-unit counts of few categories: each unit's mean and sum
+/// of squares of mid-ranks follow from (rank, count) pairs.
+fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
+    let q = sc.q;
+    let mut n_c = vec![0.0_f64; q];
+    for (total, counts) in sc.units() {
+        if total >= 2 {
+            for (slot, &c) in n_c.iter_mut().zip(counts) {
+                *slot += f64::from(c);
+            }
+        }
+    }
+    if n_c.iter().filter(|&&c| c > 0.0).count() < 2 {
+        return Err(Undefined::NoVariation);
+    }
+    let mut below = 0.0;
+    let ranks: Vec<f64> = n_c
+        .iter()
+        .map(|&n| {
+            let r = below + n / 2.0;
+            below += n;
+            r
+        })
+        .collect();
+    let (mut n, mut total, mut within, mut ss_within) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
+    let mut unit_means = Vec::with_capacity(sc.totals.len());
+    for (m_u, counts) in sc.units() {
+        if m_u < 2 {
+            continue;
+        }
+        let m_u = f64::from(m_u);
+        let sum: f64 = counts
+            .iter()
+            .zip(&ranks)
+            .map(|(&c, r)| f64::from(c) * r)
+            .sum();
+        let mean = sum / m_u;
+        let ss: f64 = counts
+            .iter()
+            .zip(&ranks)
+            .map(|(&c, r)| f64::from(c) * (r - mean) * (r - mean))
+            .sum();
+        within += m_u * ss / (m_u - 1.0);
+        ss_within += ss;
+        n += m_u;
+        total += sum;
+        unit_means.push((m_u, mean));
+    }
+    let grand = total / n;
+    let between: f64 = unit_means
+        .iter()
+        .map(|&(m_u, mean)| m_u * (mean - grand) * (mean - grand))
+        .sum();
+    let ss_total = ss_within + between;
+    if ss_total.is_nan() || ss_total <= 0.0 {
+        return Err(Undefined::NoVariation);
+    }
+    Ok((1.0 - (n - 1.0) / n * within / ss_total, None))
+}
+
+/// Ratio from per-unit counts of few categories.
+fn ratio_small(sc: &SmallCounts, values: &[f64]) -> AlphaResult {
+    let q = sc.q;
+    let mut delta = vec![0.0_f64; q * q];
+    for (k, &x) in values.iter().enumerate().take(q) {
+        for (l, &y) in values.iter().enumerate().take(q) {
+            if let Some(d) = delta.get_mut(k * q + l) {
+                *d = ratio_delta(x, y);
+            }
+        }
+    }
+    let d = |k: usize, l: usize| delta.get(k * q + l).copied().unwrap_or(0.0);
+    let mut n_c = vec![0.0_f64; q];
+    let (mut d_o, mut n) = (0.0, 0.0);
+    for (total, counts) in sc.units() {
+        if total < 2 {
+            continue;
+        }
+        let mut s = 0.0;
+        for (k, (&c_k, slot)) in counts.iter().zip(n_c.iter_mut()).enumerate() {
+            if c_k == 0 {
+                continue;
+            }
+            let c_k = f64::from(c_k);
+            *slot += c_k;
+            for (l, &c_l) in counts.iter().enumerate().skip(k + 1) {
+                s += 2.0 * c_k * f64::from(c_l) * d(k, l);
+            }
+        }
+        d_o += s / (f64::from(total) - 1.0);
+        n += f64::from(total);
+    }
+    let mut d_e = 0.0;
+    for (k, &n_k) in n_c.iter().enumerate() {
+        for (l, &n_l) in n_c.iter().enumerate().skip(k + 1) {
+            d_e += 2.0 * n_k * n_l * d(k, l);
+        }
+    }
+    if d_e.is_nan() || d_e <= 0.0 {
+        return Err(Undefined::NoVariation);
+    }
+    Ok((1.0 - (n - 1.0) * d_o / d_e, None))
 }
 
 fn ratio_delta(c: f64, k: f64) -> f64 {

@@ -51,11 +51,14 @@ impl Coder {
 
     fn code(&mut self, x: f64) -> u32 {
         let next = self.distinct.len() as u32;
-        if x.trunc() == x && x.abs() < SMALL as f64 {
+        // `as` saturates and truncates (plain SSE2, where `trunc` would be
+        // a libm call on baseline x86-64).
+        let i = x as i64;
+        if i as f64 == x && (-SMALL..SMALL).contains(&i) {
             if self.small.is_empty() {
                 self.small = vec![u32::MAX; 2 * SMALL as usize];
             }
-            let slot = (x as i64 + SMALL) as usize;
+            let slot = (i + SMALL) as usize;
             if let Some(c) = self.small.get_mut(slot) {
                 if *c == u32::MAX {
                     *c = next;
