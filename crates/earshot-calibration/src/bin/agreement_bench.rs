@@ -12,6 +12,13 @@
 //! python crates/earshot-calibration/fixtures/bench_reference.py /tmp/earshot-bench
 //! ```
 //!
+//! Where a release build of every dependency is too slow, optimising only
+//! this crate gives the same code for the statistics (they use nothing but
+//! `std`): `cargo run -p earshot-calibration --bin agreement_bench
+//! --config 'profile.dev.package.earshot-calibration.opt-level=3'
+//! --config 'profile.dev.package.earshot-calibration.debug-assertions=false'
+//! --config 'profile.dev.package.earshot-calibration.overflow-checks=false' -- <dir>`.
+//!
 //! Arguments: `<dir> [units] [raters] [seed]` (defaults 10000, 50, 20261123).
 //! Two inputs are written: `matrix.csv`, 1-5 ratings (answers to a scale or
 //! choice question), and `totals.csv`, totals 0-100 with one decimal (about
