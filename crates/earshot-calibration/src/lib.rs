@@ -42,9 +42,13 @@
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod agreement;
+pub mod mapping;
+pub mod peers;
+pub mod service;
 pub mod session;
 pub mod settings;
 pub mod stats;
+pub mod store;
 pub mod validation;
 
 use earshot_kit::{
@@ -72,15 +76,15 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
-        let server = CalibrationServiceServer::new(Unbuilt)
-            .max_decoding_message_size(ctx.max_message_bytes());
+        let peers = peers::Peers::new(
+            ctx.channel(ServiceKind::Sampling)?,
+            ctx.channel(ServiceKind::Scoring)?,
+            ctx.max_message_bytes(),
+        );
+        let service = service::Calibration::new(ctx.db.clone(), peers, ctx.shutdown.clone());
+        let server = CalibrationServiceServer::new(service)
+            .max_decoding_message_size(ctx.max_message_bytes())
+            .max_encoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }
-
-/// Until the service is built every RPC answers UNIMPLEMENTED (the
-/// generated default stubs), never fake data.
-struct Unbuilt;
-
-#[tonic::async_trait]
-impl calibration_service_server::CalibrationService for Unbuilt {}

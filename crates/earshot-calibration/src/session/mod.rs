@@ -185,7 +185,9 @@ pub struct ScoredResponse {
     pub participant: ParticipantId,
     /// The interaction.
     pub interaction: InteractionId,
-    /// The total on the 0 to 100 scale.
+    /// The total on the 0 to 100 scale; not finite (NaN) when scoring found
+    /// no applicable question, which leaves the response out of every
+    /// total-based figure.
     pub total: f64,
     /// The answers, at most one per question.
     pub answers: Vec<ScoredAnswer>,

@@ -142,7 +142,7 @@ pub fn select_reference(
         Mode::Expert => match expert.and_then(|e| responses.iter().find(|r| &r.participant == e)) {
             Some(r) => Reference {
                 source: ReferenceSource::Expert,
-                total: Some(r.total),
+                total: Some(r.total).filter(|t| t.is_finite()),
                 answers: answers_map(&r.answers),
                 expert: Some(r.participant.clone()),
                 fell_back_to_group: false,
@@ -153,7 +153,7 @@ pub fn select_reference(
             None => group_reference(method, responses),
             Some(Consensus::Agreed { total, answers }) => Reference {
                 source: ReferenceSource::Consensus,
-                total: Some(*total),
+                total: Some(*total).filter(|t| t.is_finite()),
                 answers: answers_map(answers),
                 expert: None,
                 fell_back_to_group: false,

@@ -180,6 +180,9 @@ pub struct ParticipantResult {
     pub question_agreement_rate: Estimate,
     /// Harsh, lenient or aligned.
     pub leniency: Leniency,
+    /// |mean signed deviation| is greater than the session's tolerance
+    /// (false without deviations).
+    pub mean_deviation_exceeds_tolerance: bool,
 }
 
 /// One question's results.
@@ -622,6 +625,8 @@ fn participant_result(
         within_tolerance_rate: Estimate::proportion(within, deviations.len() as u64),
         question_agreement_rate: Estimate::proportion(agree, compared),
         leniency: Leniency::of(&signed),
+        mean_deviation_exceeds_tolerance: !signed.no_data
+            && !input.tolerance.contains(signed.value),
         mean_signed_deviation: signed,
     }
 }
@@ -778,6 +783,10 @@ mod tests {
         let cy = &r.participants[2];
         assert_eq!((cy.submitted, cy.late, cy.missing), (0, 1, 1));
         assert_eq!(cy.leniency, Leniency::InsufficientData);
+        // One deviation of +10 against a 5-point tolerance: outside the band
+        // on average even though no interval can be formed.
+        assert!(cy.mean_deviation_exceeds_tolerance);
+        assert!(!ann.mean_deviation_exceeds_tolerance && !bob.mean_deviation_exceeds_tolerance);
 
         let q1 = &r.questions[0];
         assert_eq!(q1.answer_count, 5);
