@@ -208,6 +208,87 @@ fn agreement_statistics_match_the_reference_implementations() {
     }
 }
 
+/// The dense one-pass path (`agreement::dense`, what the benchmark times end
+/// to end) against the same references: alpha at every level, Fleiss,
+/// percent agreement, AC1 where every declared category was used (the dense
+/// path knows only the categories it sees), and the six ICCs.
+#[test]
+fn dense_path_matches_the_reference_implementations() {
+    use earshot_calibration::agreement::dense::{self, Dense};
+    let fixture = load("agreement_random.json");
+    let mut failures = Vec::new();
+    let mut compared = 0usize;
+    for case in fixture["cases"].as_array().unwrap() {
+        let id = case["id"].as_str().unwrap();
+        if case["kind"] == "degenerate" {
+            continue;
+        }
+        let raters = case["raters"].as_u64().unwrap() as usize;
+        let cells: Vec<f64> = case["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|row| {
+                row.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_f64().unwrap_or(f64::NAN))
+            })
+            .collect();
+        let d = Dense::new(cells.len() / raters, raters, &cells).unwrap();
+        for (level, key) in [
+            (Level::Nominal, "nominal"),
+            (Level::Ordinal, "ordinal"),
+            (Level::Interval, "interval"),
+            (Level::Ratio, "ratio"),
+        ] {
+            let got = dense::alpha(&d, level).unwrap();
+            compared += usize::from(check(&mut failures, id, key, &got, &case["alpha"][key]));
+        }
+        if case.get("skip_categorical").is_none() {
+            let suite = dense::nominal_suite(&d).unwrap();
+            compared += usize::from(check(
+                &mut failures,
+                id,
+                "fleiss",
+                &suite.fleiss_kappa,
+                &case["fleiss"],
+            ));
+            compared += usize::from(check(
+                &mut failures,
+                id,
+                "percent_agreement",
+                &suite.percent_agreement,
+                &case["percent_agreement"],
+            ));
+            let m = matrix(case);
+            if m.distinct_values().len() == case["categories"].as_array().unwrap().len() {
+                compared += usize::from(check(
+                    &mut failures,
+                    id,
+                    "gwet_ac1",
+                    &suite.gwet_ac1,
+                    &case["gwet_ac1"],
+                ));
+            }
+        }
+        if let Some(expected) = case["icc"].as_array() {
+            for (got, want) in dense::icc_all(&d).unwrap().iter().zip(expected) {
+                let form = want["form"].as_str().unwrap();
+                compared +=
+                    usize::from(check(&mut failures, id, form, &got.agreement, &want["icc"]));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(compared >= 1_500, "only {compared} values compared");
+}
+
 #[test]
 fn degenerate_cases_are_defined() {
     let fixture = load("agreement_random.json");

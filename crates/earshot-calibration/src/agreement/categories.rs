@@ -350,6 +350,53 @@ impl SmallCounts {
 }
 
 impl NominalPass {
+    /// The pass from per-unit counts (the same sums, in the same order, as
+    /// [`nominal_pass`] over the matrix the counts were made from).
+    pub fn from_counts(sc: &SmallCounts) -> NominalPass {
+        let q = sc.q;
+        let mut p = NominalPass {
+            rated_units: 0,
+            pairable_units: 0,
+            pa_sum: 0.0,
+            alpha_disagreement: 0.0,
+            pairable_values: 0.0,
+            propensity_sums: vec![0.0; q],
+            pairable_counts: vec![0.0; q],
+        };
+        for (r, counts) in sc.units() {
+            if r == 0 {
+                continue;
+            }
+            p.rated_units += 1;
+            let rf = f64::from(r);
+            let inv_r = 1.0 / rf;
+            let mut sum_sq = 0.0;
+            for (k, &n) in counts.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                let n = f64::from(n);
+                sum_sq += n * n;
+                if let Some(s) = p.propensity_sums.get_mut(k) {
+                    *s += n * inv_r;
+                }
+                if r >= 2
+                    && let Some(s) = p.pairable_counts.get_mut(k)
+                {
+                    *s += n;
+                }
+            }
+            if r < 2 {
+                continue;
+            }
+            p.pairable_units += 1;
+            p.pa_sum += (sum_sq - rf) / (rf * (rf - 1.0));
+            p.alpha_disagreement += (rf * rf - sum_sq) / (rf - 1.0);
+            p.pairable_values += rf;
+        }
+        p
+    }
+
     /// pi_k by code: the propensity sums over the rated units.
     pub fn propensities(&self) -> Vec<f64> {
         let n = self.rated_units.max(1) as f64;

@@ -12,13 +12,16 @@
 //! Degenerate input: fewer than two raters, no pairable unit, or a single
 //! category used everywhere (p_e = 1: `NoVariation`).
 
-use super::categories::{nominal_pass, raters_in_units};
+use super::categories::{NominalPass, nominal_pass, raters_in_units};
 use super::{Agreement, RatingsMatrix, Undefined, chance_corrected};
 
 /// Fleiss' kappa of `m` (nominal).
 pub fn fleiss_kappa(m: &RatingsMatrix) -> Agreement {
-    let p = nominal_pass(m);
-    let raters = raters_in_units(m, 1);
+    fleiss_from(&nominal_pass(m), raters_in_units(m, 1))
+}
+
+/// Fleiss' kappa from the nominal pass and the raters with any rating.
+pub(crate) fn fleiss_from(p: &NominalPass, raters: usize) -> Agreement {
     if raters < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
     }

@@ -16,7 +16,9 @@
 //! the coefficient is `SingleCategory`. T_w is computed in closed form (O(q)
 //! after sorting) so continuous values cost no q x q matrix.
 
-use super::categories::{Categories, UnitCounts, nominal_pass, propensities, raters_in_units};
+use super::categories::{
+    Categories, NominalPass, UnitCounts, nominal_pass, propensities, raters_in_units,
+};
 use super::{Agreement, RatingsMatrix, Undefined, chance_corrected};
 
 /// The weighting of disagreements between categories.
@@ -30,6 +32,29 @@ pub enum Weights {
     Quadratic,
 }
 
+/// Gwet's AC1 from the nominal pass, the raters with any rating and the
+/// number of possible categories q.
+pub(crate) fn ac1_from(p: &NominalPass, raters: usize, q: usize) -> Agreement {
+    if raters < 2 {
+        return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
+    }
+    let Some(pa) = p.observed_agreement() else {
+        return Agreement::undefined(Undefined::NoPairableUnits, p.rated_units, raters);
+    };
+    if q < 2 {
+        return Agreement::undefined(Undefined::SingleCategory, p.rated_units, raters);
+    }
+    let qf = q as f64;
+    let pe = p.propensities().iter().map(|x| x * (1.0 - x)).sum::<f64>() / (qf - 1.0);
+    Agreement {
+        value: chance_corrected(pa, pe),
+        units_used: p.rated_units,
+        raters_used: raters,
+        observed: Some(pa),
+        chance: Some(pe),
+    }
+}
+
 /// Gwet's AC1 (`Weights::Identity`) or AC2 of `m`, with the possible
 /// categories being those seen plus `declared`.
 pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement {
@@ -39,25 +64,7 @@ pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement 
     if weights == Weights::Identity {
         // AC1 needs only the nominal pass (unused declared categories have
         // pi = 0 and change only q).
-        let p = nominal_pass(m);
-        if raters < 2 {
-            return Agreement::undefined(Undefined::TooFewRaters, p.rated_units, raters);
-        }
-        let Some(pa) = p.observed_agreement() else {
-            return Agreement::undefined(Undefined::NoPairableUnits, p.rated_units, raters);
-        };
-        if q < 2 {
-            return Agreement::undefined(Undefined::SingleCategory, p.rated_units, raters);
-        }
-        let qf = q as f64;
-        let pe = p.propensities().iter().map(|x| x * (1.0 - x)).sum::<f64>() / (qf - 1.0);
-        return Agreement {
-            value: chance_corrected(pa, pe),
-            units_used: p.rated_units,
-            raters_used: raters,
-            observed: Some(pa),
-            chance: Some(pe),
-        };
+        return ac1_from(&nominal_pass(m), raters, q);
     }
     let counts = UnitCounts::new(m, &cats);
     let (pi, p) = propensities(&counts, q);

@@ -129,6 +129,15 @@ pub fn mean_squares(m: &RatingsMatrix) -> Result<MeanSquares, Undefined> {
         return Err(Undefined::TooFewRaters);
     }
     let (rows, n) = complete_cases(m);
+    mean_squares_of(&rows, n, k)
+}
+
+/// The ANOVA mean squares of `n` complete rows of `k` ratings (row-major,
+/// centred on a data value), or why there are none.
+pub(crate) fn mean_squares_of(rows: &[f64], n: usize, k: usize) -> Result<MeanSquares, Undefined> {
+    if k < 2 {
+        return Err(Undefined::TooFewRaters);
+    }
     if n == 0 {
         return Err(Undefined::NoCompleteCases);
     }
@@ -181,19 +190,23 @@ pub fn mean_squares(m: &RatingsMatrix) -> Result<MeanSquares, Undefined> {
 
 /// Every ICC form of `m`, in [`IccForm::ALL`] order.
 pub fn icc_all(m: &RatingsMatrix) -> Vec<Icc> {
-    let k = m.rater_count();
-    match mean_squares(m) {
-        Err(reason) => {
-            let n = complete_cases(m).1;
-            IccForm::ALL
-                .iter()
-                .map(|&form| Icc {
-                    form,
-                    agreement: Agreement::undefined(reason, n, if n > 0 { k } else { 0 }),
-                    inference: IccInference::default(),
-                })
-                .collect()
-        }
+    let ms = mean_squares(m);
+    let n = if ms.is_err() { complete_cases(m).1 } else { 0 };
+    icc_all_of(ms, n, m.rater_count())
+}
+
+/// Every ICC form from the mean squares (or why there are none, with the
+/// `n` complete cases of `k` raters found).
+pub(crate) fn icc_all_of(ms: Result<MeanSquares, Undefined>, n: usize, k: usize) -> Vec<Icc> {
+    match ms {
+        Err(reason) => IccForm::ALL
+            .iter()
+            .map(|&form| Icc {
+                form,
+                agreement: Agreement::undefined(reason, n, if n > 0 { k } else { 0 }),
+                inference: IccInference::default(),
+            })
+            .collect(),
         Ok(ms) => IccForm::ALL
             .iter()
             .map(|&form| icc_from(&ms, form))

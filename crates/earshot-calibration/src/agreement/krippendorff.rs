@@ -31,7 +31,7 @@
 //! Reference: Krippendorff (2011), "Computing Krippendorff's Alpha-Reliability".
 
 use super::categories::rater_counts;
-use super::categories::{Categories, SmallCounts, UnitCounts, nominal_pass};
+use super::categories::{Categories, NominalPass, SmallCounts, UnitCounts, nominal_pass};
 use super::{Agreement, Level, RatingsMatrix, Undefined};
 
 /// Most distinct values ratio-level alpha will pair up (O(V^2) work).
@@ -65,6 +65,24 @@ pub fn alpha(m: &RatingsMatrix, level: Level) -> Agreement {
             None => ratio(m),
         },
     };
+    alpha_from(units_used, any_raters, raters_used, result)
+}
+
+/// Alpha's outcome from what the level computed, with the counts: units
+/// with two or more ratings, raters with any rating, and raters with a
+/// rating in such a unit.
+pub(crate) fn alpha_from(
+    units_used: usize,
+    any_raters: usize,
+    raters_used: usize,
+    result: AlphaResult,
+) -> Agreement {
+    if any_raters < 2 {
+        return Agreement::undefined(Undefined::TooFewRaters, units_used, raters_used);
+    }
+    if units_used == 0 {
+        return Agreement::undefined(Undefined::NoPairableUnits, 0, raters_used);
+    }
     match result {
         Ok((a, agreements)) => {
             let out = Agreement::defined(a, units_used, raters_used);
@@ -77,11 +95,17 @@ pub fn alpha(m: &RatingsMatrix, level: Level) -> Agreement {
     }
 }
 
-type AlphaResult = Result<(f64, Option<(f64, f64)>), Undefined>;
+/// A level's value with (observed, chance) agreement where defined, or why
+/// there is none.
+pub(crate) type AlphaResult = Result<(f64, Option<(f64, f64)>), Undefined>;
 
 /// Nominal: per-unit value counts, from the shared nominal pass.
 fn nominal(m: &RatingsMatrix) -> AlphaResult {
-    let p = nominal_pass(m);
+    nominal_of(&nominal_pass(m))
+}
+
+/// Nominal alpha from the nominal pass.
+pub(crate) fn nominal_of(p: &NominalPass) -> AlphaResult {
     let n = p.pairable_values;
     let d_o = p.alpha_disagreement;
     let d_e = n * n - p.pairable_counts.iter().map(|c| c * c).sum::<f64>();
@@ -198,7 +222,7 @@ fn mid_ranks(m: &RatingsMatrix) -> Vec<f64> {
 
 /// Ordinal from per-unit counts of few categories: each unit's mean and sum
 /// of squares of mid-ranks follow from (rank, count) pairs.
-fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
+pub(crate) fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
     let q = sc.q;
     let mut n_c = vec![0.0_f64; q];
     for (total, counts) in sc.units() {
@@ -220,6 +244,19 @@ fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
             r
         })
         .collect();
+    positions_small(sc, &ranks)
+}
+
+/// Interval from per-unit counts of few categories whose values are
+/// `values` (code order), centred on the smallest.
+pub(crate) fn interval_small(sc: &SmallCounts, values: &[f64]) -> AlphaResult {
+    let c = values.first().copied().unwrap_or(0.0);
+    let positions: Vec<f64> = values.iter().map(|v| v - c).collect();
+    positions_small(sc, &positions)
+}
+
+/// The interval computation over codes placed at `positions`.
+fn positions_small(sc: &SmallCounts, positions: &[f64]) -> AlphaResult {
     let (mut n, mut total, mut within, mut ss_within) = (0.0_f64, 0.0_f64, 0.0_f64, 0.0_f64);
     let mut unit_means = Vec::with_capacity(sc.totals.len());
     for (m_u, counts) in sc.units() {
@@ -229,13 +266,13 @@ fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
         let m_u = f64::from(m_u);
         let sum: f64 = counts
             .iter()
-            .zip(&ranks)
+            .zip(positions)
             .map(|(&c, r)| f64::from(c) * r)
             .sum();
         let mean = sum / m_u;
         let ss: f64 = counts
             .iter()
-            .zip(&ranks)
+            .zip(positions)
             .map(|(&c, r)| f64::from(c) * (r - mean) * (r - mean))
             .sum();
         within += m_u * ss / (m_u - 1.0);
@@ -244,6 +281,18 @@ fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
         total += sum;
         unit_means.push((m_u, mean));
     }
+    finish_interval(n, total, within, ss_within, &unit_means)
+}
+
+/// alpha = 1 - (n - 1)/n x within / SS_total, with SS_total = SS_within +
+/// sum_u m_u (mean_u - grand)^2.
+pub(crate) fn finish_interval(
+    n: f64,
+    total: f64,
+    within: f64,
+    ss_within: f64,
+    unit_means: &[(f64, f64)],
+) -> AlphaResult {
     let grand = total / n;
     let between: f64 = unit_means
         .iter()
@@ -257,7 +306,7 @@ fn ordinal_small(sc: &SmallCounts) -> AlphaResult {
 }
 
 /// Ratio from per-unit counts of few categories.
-fn ratio_small(sc: &SmallCounts, values: &[f64]) -> AlphaResult {
+pub(crate) fn ratio_small(sc: &SmallCounts, values: &[f64]) -> AlphaResult {
     let q = sc.q;
     let mut delta = vec![0.0_f64; q * q];
     for (k, &x) in values.iter().enumerate().take(q) {

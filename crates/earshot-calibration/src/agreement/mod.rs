@@ -14,11 +14,14 @@
 //! | [`icc`] | ICC(1,1) (2,1) (3,1) (1,k) (2,k) (3,k) with F test and 95% CI | `pingouin` |
 //! | [`percent`] | pairwise percent agreement | `irrCAC` (its `pa`) |
 //!
+//! [`dense`] runs the same statistics straight from a dense `f64` matrix (NaN
+//! missing) in one pass, for bulk callers and the benchmark.
 //! [`request`] parses and runs a ComputeAgreement request (labels,
 //! declared categories, size limits) on top of these.
 
 pub mod categories;
 pub mod cohen;
+pub mod dense;
 pub mod fleiss;
 pub mod gwet;
 pub mod icc;

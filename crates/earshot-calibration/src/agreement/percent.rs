@@ -4,7 +4,7 @@
 //! Fleiss' P-bar and the `pa` of Gwet's coefficients, so all three agree on
 //! what "observed agreement" means.
 
-use super::categories::{nominal_pass, rater_counts};
+use super::categories::{NominalPass, nominal_pass, rater_counts};
 use super::{Agreement, RatingsMatrix, Undefined};
 
 /// Pairwise percent agreement of `m`, in [0, 1].
@@ -13,7 +13,15 @@ pub fn percent_agreement(m: &RatingsMatrix) -> Agreement {
     if any < 2 {
         return Agreement::undefined(Undefined::TooFewRaters, 0, raters);
     }
-    let p = nominal_pass(m);
+    percent_from(&nominal_pass(m), any, raters)
+}
+
+/// Percent agreement from the nominal pass, the raters with any rating and
+/// the raters with a rating in a pairable unit.
+pub(crate) fn percent_from(p: &NominalPass, any: usize, raters: usize) -> Agreement {
+    if any < 2 {
+        return Agreement::undefined(Undefined::TooFewRaters, 0, raters);
+    }
     match p.observed_agreement() {
         Some(pa) => {
             let mut a = Agreement::defined(pa, p.pairable_units, raters);
