@@ -105,6 +105,8 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Token verification.
     pub auth: AuthConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
     /// The sampling service.
     pub sampling: ServiceConfig,
     /// The scoring service.
@@ -123,6 +125,7 @@ impl Default for Config {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            metrics: MetricsConfig::default(),
             sampling: ServiceConfig::default(),
             scoring: ServiceConfig::default(),
             calibration: ServiceConfig::default(),
@@ -258,6 +261,15 @@ impl Default for AuthConfig {
             leeway: Duration::from_secs(30),
         }
     }
+}
+
+/// Prometheus metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where to serve `GET /metrics` (e.g. `0.0.0.0:9464`). Unset (default):
+    /// no metrics endpoint.
+    pub address: Option<std::net::SocketAddr>,
 }
 
 /// One service's own settings.
@@ -549,6 +561,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "server",
     "database",
     "auth",
+    "metrics",
     "sampling",
     "scoring",
     "calibration",

@@ -304,6 +304,7 @@ where
             .split_once('/')
             .unwrap_or((path, ""));
         let quiet = service.starts_with("grpc.");
+        let names: Arc<(String, String)> = Arc::new((service.to_owned(), method.to_owned()));
         let span = tracing::info_span!(
             "rpc",
             service = %service,
@@ -319,13 +320,14 @@ where
                 let span = tracing::Span::current();
                 if let Some(code) = resp.headers().get("grpc-status") {
                     // Trailers-only response: the call is over.
-                    log_end(quiet, code.to_str().unwrap_or("?"), start);
+                    log_end(&names, quiet, code.to_str().unwrap_or("?"), start);
                     return Ok(resp);
                 }
                 let (parts, body) = resp.into_parts();
                 let body = Body::new(TracedBody {
                     inner: body,
                     span,
+                    names,
                     start,
                     quiet,
                     done: false,
@@ -362,9 +364,11 @@ fn code_name(code: &str) -> &'static str {
     }
 }
 
-fn log_end(quiet: bool, code: &str, start: Instant) {
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+fn log_end(names: &(String, String), quiet: bool, code: &str, start: Instant) {
+    let elapsed = start.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let code = code_name(code);
+    crate::metrics::record_call(&names.0, &names.1, code, elapsed);
     if quiet {
         tracing::debug!(code, latency_ms, "rpc finished");
     } else if code == "INTERNAL" || code == "UNKNOWN" || code == "DATA_LOSS" {
@@ -380,6 +384,7 @@ pin_project! {
         #[pin]
         inner: Body,
         span: tracing::Span,
+        names: Arc<(String, String)>,
         start: Instant,
         quiet: bool,
         done: bool,
@@ -390,7 +395,7 @@ pin_project! {
             let this = this.project();
             if !*this.done {
                 let _g = this.span.enter();
-                log_end(*this.quiet, "1", *this.start);
+                log_end(this.names, *this.quiet, "1", *this.start);
             }
         }
     }
@@ -414,13 +419,13 @@ impl HttpBody for TracedBody {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("0");
                     let _g = this.span.enter();
-                    log_end(*this.quiet, code, *this.start);
+                    log_end(this.names, *this.quiet, code, *this.start);
                     *this.done = true;
                 }
             }
             Poll::Ready(None) if !*this.done => {
                 let _g = this.span.enter();
-                log_end(*this.quiet, "0", *this.start);
+                log_end(this.names, *this.quiet, "0", *this.start);
                 *this.done = true;
             }
             _ => {}

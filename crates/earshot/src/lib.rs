@@ -35,6 +35,8 @@ pub fn spec(kind: ServiceKind) -> ServiceSpec {
 pub struct Suite {
     /// Where each started service listens.
     pub addrs: BTreeMap<ServiceKind, SocketAddr>,
+    /// Where `GET /metrics` is served, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     /// The configuration in effect (ports resolved).
     pub config: Arc<Config>,
     /// Mints tokens the suite accepts (embedded HS256 only).
@@ -134,6 +136,10 @@ pub async fn start(
         svc.port = Some(local.port());
     }
     let config = Arc::new(config);
+    let metrics_addr = match config.metrics.address {
+        Some(addr) => Some(earshot_kit::metrics::serve(addr, shutdown.clone()).await?),
+        None => None,
+    };
 
     let options = DbOptions {
         max_connections: config.database.max_connections,
@@ -180,7 +186,11 @@ pub async fn start(
         });
         tracing::info!(service = %kind, address = %addrs[kind], database = %target, "started");
     }
+    if let Some(addr) = metrics_addr {
+        tracing::info!(address = %addr, "metrics at /metrics");
+    }
     Ok(Suite {
+        metrics_addr,
         addrs,
         config,
         issuer,
