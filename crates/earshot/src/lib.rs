@@ -110,6 +110,8 @@ pub async fn start(
     let a = &config.auth;
     let verifier = TokenVerifier::new(&keys, a.issuer.clone(), a.audience.clone(), a.leeway)?;
     let system_token: Arc<str> = Arc::from(server::system_token(&config, issuer.as_ref())?);
+    let server_tls = server::server_tls(&config.tls)?;
+    let client_tls = server::client_tls(&config.tls)?;
 
     let mut wanted: Vec<ServiceKind> = services.to_vec();
     wanted.sort();
@@ -164,6 +166,7 @@ pub async fn start(
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
             system_token: system_token.clone(),
+            client_tls: client_tls.clone(),
         };
         let routes = (spec.build)(ctx).await.map_err(|e| prefix(*kind, e))?;
         let Some(listener) = listeners.remove(kind) else {
@@ -172,9 +175,11 @@ pub async fn start(
         let config = config.clone();
         let verifier = verifier.clone();
         let shutdown = shutdown.clone();
+        let tls = server_tls.clone();
         servers.spawn(async move {
             server::serve(
                 &config,
+                tls,
                 listener,
                 routes,
                 spec.service_names,
