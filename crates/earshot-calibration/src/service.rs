@@ -885,10 +885,17 @@ impl CalibrationService for Calibration {
         let (settings, _) = self.settings(caller.tenant()).await?;
         let mut sessions = Vec::with_capacity(rows.len());
         for r in rows {
-            let Some(full) = store::session(&self.db, caller.tenant(), &r.session_id).await? else {
-                continue;
-            };
-            let loaded = decode_session(full)?;
+            // The listing has what presentation needs; the scorecard and
+            // results stay in the database.
+            let loaded = decode_session(SessionRow {
+                session_id: r.session_id,
+                state: r.state,
+                created_at: r.created_at,
+                etag: r.etag,
+                body: r.body,
+                scorecard: Vec::new(),
+                results: None,
+            })?;
             sessions.push(
                 self.present_session(&caller, &loaded, settings.reveal_identities_to_participants)
                     .await?,

@@ -49,6 +49,10 @@ pub struct SessionRow {
 pub struct SessionListRow {
     /// Its id.
     pub session_id: String,
+    /// Its state (the proto enum's number).
+    pub state: i32,
+    /// Its etag.
+    pub etag: String,
     /// When it was created (epoch ms).
     pub created_at: i64,
     /// The encoded `Session`, without progress.
@@ -358,7 +362,7 @@ pub async fn list_sessions(
         None => (0, String::new(), false),
     };
     let rows = with_pool!(db.read(), |p| sqlx::query_as::<_, SessionListRow>(
-        "SELECT s.session_id, s.created_at, s.body FROM sessions s \
+        "SELECT s.session_id, s.state, s.etag, s.created_at, s.body FROM sessions s \
          WHERE s.tenant_id = $1 \
            AND ($2 = '' OR EXISTS (SELECT 1 FROM session_participants sp \
                  WHERE sp.tenant_id = s.tenant_id AND sp.session_id = s.session_id \

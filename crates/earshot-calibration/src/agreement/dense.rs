@@ -7,13 +7,16 @@
 //!
 //! * **Small integer ratings** (every present value an integer in
 //!   [`MIN_SMALL`]..=[`MAX_SMALL`], the usual yes/no, 1-5 or 0-10 answers):
-//!   one pass counts each unit's ratings per value by direct indexing (four
-//!   counter banks so repeated values do not form one dependency chain),
-//!   keeping the per-unit counts of the values actually used. Nominal,
-//!   ordinal, interval and ratio alpha, Fleiss' kappa, Gwet's AC1 and
-//!   percent agreement all finish from those counts; [`NominalSuite`] shares
-//!   one pass between alpha, Fleiss, AC1 and percent agreement.
-//! * **Any finite ratings, interval level** (evaluation totals): per unit
+//!   one pass counts each unit's ratings per value by direct indexing -- the
+//!   top 16 bits of a small integer's double name it, so a table lookup gives
+//!   its counter, with no conversion, hashing or sorting -- in four counter
+//!   banks so repeated values do not form one dependency chain, keeping the
+//!   per-unit counts of the values actually used. Nominal, ordinal and ratio
+//!   alpha, Fleiss' kappa, Gwet's AC1 and percent agreement all finish from
+//!   those counts; [`NominalSuite`] shares one pass between alpha, Fleiss,
+//!   AC1 and percent agreement.
+//! * **Interval level, any finite ratings** (evaluation totals, and small
+//!   integers too, where it is cheaper than counting): per unit
 //!   n, the sum and the sum of squares about the unit mean (two sweeps over a
 //!   row in cache); no sort, no value coding.
 //! * **ICC**: the complete rows are copied out once (centred) and the
@@ -41,10 +44,14 @@ use crate::validation::Violations;
 /// Smallest value the small-integer pass indexes directly.
 pub const MIN_SMALL: i32 = -15;
 /// Largest value the small-integer pass indexes directly.
-pub const MAX_SMALL: i32 = 15;
-/// Slot 0 holds missing (and unusable) cells; values sit at v - MIN_SMALL + 1.
-const SLOTS: usize = (MAX_SMALL - MIN_SMALL + 2) as usize;
+pub const MAX_SMALL: i32 = 14;
+/// Counter slots: 0 holds missing cells, v - MIN_SMALL + 1 holds value v,
+/// and the last one anything else (which sends the matrix down the general
+/// path).
+const SLOTS: usize = (MAX_SMALL - MIN_SMALL + 3) as usize;
+const UNUSABLE: u8 = (SLOTS - 1) as u8;
 const BANKS: usize = 4;
+const _: () = assert!(SLOTS.is_power_of_two());
 
 /// A dense, row-major units x raters matrix; NaN is a missing rating.
 #[derive(Debug, Clone, Copy)]
@@ -155,57 +162,62 @@ impl CountsPass {
     /// [`MIN_SMALL`]..=[`MAX_SMALL`] (or is infinite).
     pub fn new(d: &Dense<'_>) -> Option<CountsPass> {
         let raters = d.raters;
-        if raters == 0 || raters > usize::from(u16::MAX) {
+        let cells_fit = u32::try_from(d.cells.len()).is_ok();
+        if raters == 0 || raters > usize::from(u16::MAX) || !cells_fit {
             return None;
         }
+        // One sweep per row: the top 16 bits of a small integer's double
+        // name it (its low 48 bits are zero), so a table lookup gives the
+        // counter slot; four counter banks keep repeated values from forming
+        // one dependency chain.
+        let table = slot_table();
         let mut banks = [[0u16; SLOTS]; BANKS];
         // Per-unit counts over every slot, then compacted to the used ones.
-        let mut wide: Vec<u16> = Vec::with_capacity(d.units * (SLOTS - 1));
+        let mut wide: Vec<u16> = Vec::with_capacity(d.units * (SLOTS - 2));
         let mut totals: Vec<u32> = Vec::with_capacity(d.units);
-        let mut used = [0u64; SLOTS];
+        let mut used = [0u32; SLOTS];
         let mut marks = RaterMarks::new(raters);
-        let mut bad = false;
         let mut pairable_units = 0usize;
+        let slot = |x: f64| usize::from(table[(x.to_bits() >> 48) as usize]) & (SLOTS - 1);
         for row in d.rows() {
             banks.fill([0u16; SLOTS]);
+            let [b0, b1, b2, b3] = &mut banks;
+            let mut low = 0u64;
             let mut chunks = row.chunks_exact(BANKS);
-            for chunk in &mut chunks {
-                for (bank, &x) in banks.iter_mut().zip(chunk) {
-                    let (slot, unusable) = slot_of(x);
-                    bad |= unusable;
-                    if let Some(c) = bank.get_mut(slot) {
-                        *c += 1;
-                    }
-                }
+            for c in &mut chunks {
+                b0[slot(c[0])] += 1;
+                b1[slot(c[1])] += 1;
+                b2[slot(c[2])] += 1;
+                b3[slot(c[3])] += 1;
+                low |= (c[0].to_bits() | c[1].to_bits() | c[2].to_bits() | c[3].to_bits()) << 16;
             }
-            for (bank, &x) in banks.iter_mut().zip(chunks.remainder()) {
-                let (slot, unusable) = slot_of(x);
-                bad |= unusable;
-                if let Some(c) = bank.get_mut(slot) {
-                    *c += 1;
-                }
+            for &x in chunks.remainder() {
+                b0[slot(x)] += 1;
+                low |= x.to_bits() << 16;
             }
-            if bad {
+            let mut combined = [0u16; SLOTS];
+            for (s, slot) in combined.iter_mut().enumerate() {
+                *slot = b0[s] + b1[s] + b2[s] + b3[s];
+            }
+            if low != 0 || combined[SLOTS - 1] != 0 {
                 return None;
             }
-            let [b0, b1, b2, b3] = &banks;
-            let mut present = 0u32;
-            for s in 1..SLOTS {
-                let n = b0[s] + b1[s] + b2[s] + b3[s];
-                wide.push(n);
-                used[s] += u64::from(n);
-                present += u32::from(n);
+            for (u, &n) in used.iter_mut().zip(&combined) {
+                *u += u32::from(n);
             }
+            wide.extend_from_slice(&combined[1..SLOTS - 1]);
+            // Slot 0 counts the missing cells.
+            let present = u32::from(raters as u16 - combined[0]);
             if present >= 2 {
                 pairable_units += 1;
             }
             marks.mark(row, present);
             totals.push(present);
         }
-        let slots: Vec<usize> = (1..SLOTS).filter(|&s| used[s] > 0).collect();
+        let slots: Vec<usize> = (1..SLOTS - 1).filter(|&s| used[s] > 0).collect();
         let q = slots.len();
         let mut counts = Vec::with_capacity(d.units * q);
-        for unit in wide.chunks_exact(SLOTS - 1) {
+        for unit in wide.chunks_exact(SLOTS - 2) {
             counts.extend(slots.iter().map(|&s| u32::from(unit[s - 1])));
         }
         let values = slots
@@ -267,31 +279,42 @@ pub struct NominalSuite {
     pub percent_agreement: Agreement,
 }
 
-/// The counter slot of a cell and whether it is unusable for the
-/// small-integer pass (neither missing nor a small integer). Branch-free.
-#[inline(always)]
-fn slot_of(x: f64) -> (usize, bool) {
-    // `as` saturates (NaN becomes 0); the round trip tells integers apart.
-    let i = x as i32;
-    let small = (i as f64 == x) & (MIN_SMALL..=MAX_SMALL).contains(&i);
-    let missing = x.is_nan();
-    let slot = if small {
-        (i - MIN_SMALL + 1) as usize
-    } else {
-        0
-    };
-    (slot, !small & !missing)
+/// The counter slot of every possible top 16 bits of a double whose low
+/// 48 bits are zero: 0 for NaN (missing), v - MIN_SMALL + 1 for a small
+/// integer v (both zeros), [`UNUSABLE`] for the rest. Built once.
+fn slot_table() -> &'static [u8] {
+    static TABLE: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut t = vec![UNUSABLE; 1 << 16];
+        for (top, slot) in t.iter_mut().enumerate() {
+            let x = f64::from_bits((top as u64) << 48);
+            if x.is_nan() {
+                *slot = 0;
+            }
+        }
+        for v in MIN_SMALL..=MAX_SMALL {
+            for x in [f64::from(v), -f64::from(v)] {
+                if x == f64::from(v)
+                    && let Some(slot) = t.get_mut((x.to_bits() >> 48) as usize)
+                {
+                    *slot = (v - MIN_SMALL + 1) as u8;
+                }
+            }
+        }
+        t
+    })
 }
 
 /// Krippendorff's alpha of `d` at `level`.
 pub fn alpha(d: &Dense<'_>, level: Level) -> Result<Agreement, Violations> {
-    if let Some(c) = CountsPass::new(d) {
-        return Ok(c.alpha(level));
-    }
+    // Interval needs no categories at all: moments are cheaper than counts.
     if level == Level::Interval
         && let Some(a) = interval_moments(d)
     {
         return Ok(a);
+    }
+    if let Some(c) = CountsPass::new(d) {
+        return Ok(c.alpha(level));
     }
     Ok(super::krippendorff::alpha(&d.to_matrix()?, level))
 }
