@@ -330,7 +330,7 @@ sections:
   - id: s
     title: S
     questions:
-      - { id: yn, text: Y/N, kind: { type: yes_no }, comment_required_when_failed: true }
+      - { id: yn, text: Y/N, kind: { type: yes_no }, comment_required: when_failed }
       - { id: sc, text: Scale, kind: { type: scale, min: 1, max: 5 }, not_applicable_allowed: true }
       - { id: ch, text: Choice, kind: { type: choice, options: [ { id: x, label: X, points: 1 }, { id: y, label: Y, points: 0 } ] } }
       - { id: req, text: Required, kind: { type: yes_no } }
