@@ -3,6 +3,7 @@
 //! score math takes ([`ValidScorecard`]).
 
 pub mod conditions;
+pub mod limits;
 pub mod model;
 pub mod validate;
 
