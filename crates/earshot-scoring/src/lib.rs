@@ -55,7 +55,9 @@ pub mod interchange;
 pub mod lifecycle;
 pub mod score;
 pub mod scorecard;
+pub mod service;
 pub mod settings;
+pub mod store;
 pub mod violation;
 pub mod visibility;
 
@@ -84,15 +86,14 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
+        let sampling = service::sampling::Sampling::new(ctx.channel(ServiceKind::Sampling)?);
+        let api = service::ScoringApi::new(
+            store::Store::new(ctx.db.clone()),
+            sampling,
+            ctx.shutdown.clone(),
+        );
         let server =
-            ScoringServiceServer::new(Unbuilt).max_decoding_message_size(ctx.max_message_bytes());
+            ScoringServiceServer::new(api).max_decoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }
-
-/// Until the service is built every RPC answers UNIMPLEMENTED (the
-/// generated default stubs), never fake data.
-struct Unbuilt;
-
-#[tonic::async_trait]
-impl scoring_service_server::ScoringService for Unbuilt {}

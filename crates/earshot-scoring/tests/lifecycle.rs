@@ -337,7 +337,10 @@ fn agents_see_only_their_own_released_evaluations() {
     assert!(v.hides_evaluator());
     // The others see it whole.
     // Supervisors see their teams' evaluations once submitted, never drafts.
-    assert_eq!(view_evaluation(&supervisor(), &facts(S::Draft), &anon), None);
+    assert_eq!(
+        view_evaluation(&supervisor(), &facts(S::Draft), &anon),
+        None
+    );
     assert_eq!(
         view_evaluation(&supervisor(), &facts(S::Submitted), &anon),
         Some(EvaluationView::Full)

@@ -128,3 +128,4 @@ CREATE TABLE requests (
     created_at BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, operation, request_id)
 );
+CREATE INDEX requests_by_resource ON requests (tenant_id, operation, resource_id);

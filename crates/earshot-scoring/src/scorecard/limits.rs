@@ -213,8 +213,14 @@ mod tests {
         assert!(check_sizes(&draft(many)).unwrap_err().has_field("sections"));
         let big = section(
             "s",
-            (0..=MAX_QUESTIONS).map(|i| question(&format!("q{i}"))).collect(),
+            (0..=MAX_QUESTIONS)
+                .map(|i| question(&format!("q{i}")))
+                .collect(),
         );
-        assert!(check_sizes(&draft(vec![big])).unwrap_err().has_field("sections"));
+        assert!(
+            check_sizes(&draft(vec![big]))
+                .unwrap_err()
+                .has_field("sections")
+        );
     }
 }
