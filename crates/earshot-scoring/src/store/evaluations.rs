@@ -109,9 +109,8 @@ const EVALUATION_COLUMNS: &str = "id, kind, state, scorecard_id, scorecard_versi
 impl Store {
     /// One evaluation.
     pub async fn evaluation(&self, t: &Tenant, id: &str) -> Result<Option<EvaluationRow>> {
-        let row =
-            with_pool!(self.db().read(), |p| {
-                sqlx::query_as::<_, EvaluationRow>(
+        let row = with_pool!(self.db().read(), |p| {
+            sqlx::query_as::<_, EvaluationRow>(
             "SELECT id, kind, state, scorecard_id, scorecard_version, interaction_id, agent_id, \
              team_id, evaluator_id, assignment_id, revision, latest_revision_author, \
              released_at, created_at, updated_at, version, body \
@@ -121,7 +120,7 @@ impl Store {
         .bind(id)
         .fetch_optional(p)
         .await
-            })?;
+        })?;
         Ok(row)
     }
 

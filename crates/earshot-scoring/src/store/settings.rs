@@ -71,9 +71,8 @@ impl Store {
         now: i64,
     ) -> Result<bool> {
         let n = match expected {
-            None => {
-                with_tx!(tx, |c| {
-                    sqlx::query(
+            None => with_tx!(tx, |c| {
+                sqlx::query(
                 "INSERT INTO settings (tenant_id, anonymous_evaluation, auto_release_on_submit, \
                  evaluators_may_release, dispute_window_ms, self_evaluation_enabled, version, \
                  updated_at) VALUES ($1, $2, $3, $4, $5, $6, 1, $7) \
@@ -89,8 +88,7 @@ impl Store {
             .execute(&mut *c)
             .await
             .map(|r| r.rows_affected())
-                })?
-            }
+            })?,
             Some(v) => with_tx!(tx, |c| sqlx::query(
                 "UPDATE settings SET anonymous_evaluation = $2, auto_release_on_submit = $3, \
                  evaluators_may_release = $4, dispute_window_ms = $5, \
