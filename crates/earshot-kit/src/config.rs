@@ -365,8 +365,13 @@ impl Config {
                 }
             }
         }
-        // EARSHOT_CONFIG names the file; it is not a setting.
-        figment = figment.merge(env.ignore(&["config", "token", "addr"]));
+        // Only variables naming a configuration section are settings; others
+        // sharing the prefix (EARSHOT_CONFIG names the file, the test
+        // harness has its own) are not, and must not fail start-up.
+        figment = figment.merge(env.filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            TOP_LEVEL_KEYS.iter().any(|k| top.eq_ignore_ascii_case(k))
+        }));
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError(one_line(&e.to_string())))?;
@@ -537,6 +542,19 @@ impl Config {
     }
 }
 
+/// The top-level keys of [`Config`]; environment variables map onto these.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "data_dir",
+    "log",
+    "server",
+    "database",
+    "auth",
+    "sampling",
+    "scoring",
+    "calibration",
+    "reporting",
+];
+
 fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
@@ -604,6 +622,9 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("EARSHOT_J_SCORING__PORT", "7000");
             jail.set_env("EARSHOT_J_LOG__FORMAT", "json");
+            // Not a setting: ignored rather than refused.
+            jail.set_env("EARSHOT_J_REQUIRE_POSTGRES", "1");
+            jail.set_env("EARSHOT_J_CONFIG", "elsewhere.toml");
             let overrides = Overrides {
                 data_dir: Some("/flag".into()),
                 ..Default::default()
