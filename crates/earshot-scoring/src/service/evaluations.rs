@@ -323,15 +323,11 @@ impl ScoringApi {
                         a.assignment_id
                     )));
                 }
-                let interaction = self
-                    .sampling
-                    .interaction(&caller, &facts.interaction_id)
-                    .await?;
                 assignment_id = a.assignment_id.clone();
                 due_ms = facts.due_ms;
                 (
                     EvaluationKind::Assigned,
-                    interaction,
+                    facts.interaction,
                     Some(facts.evaluator_id),
                     facts.completed,
                 )
