@@ -3,10 +3,10 @@
 //! One query text serves SQLite and PostgreSQL (`docs/storage.md`): `$N`
 //! placeholders, TEXT ids, BIGINT epoch milliseconds, BOOLEAN, and encoded
 //! protobuf messages in BLOB/BYTEA columns. Every method takes the caller's
-//! [`Tenant`] and binds it first; every key and index leads with
+//! [`Tenant`](earshot_kit::auth::Tenant) and binds it first; every key and index leads with
 //! `tenant_id`.
 //!
-//! Writes happen inside a [`Tx`] the service opens, so a state change, its
+//! Writes happen inside a [`Tx`](earshot_kit::db::Tx) the service opens, so a state change, its
 //! audit entry and its change-feed event commit together. Optimistic
 //! concurrency is a compare-and-set on each row's `version` (the etag):
 //! an `UPDATE … WHERE version = $expected` that touches no row lost a race,
