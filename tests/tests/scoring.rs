@@ -698,6 +698,19 @@ async fn the_whole_evaluation_lifecycle() {
             );
         }
 
+        let listed = sup
+            .list_evaluations(pb::ListEvaluationsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(listed.evaluations.is_empty(), "drafts are not listed for supervisors");
+        let listed = eve
+            .list_evaluations(pb::ListEvaluationsRequest::default())
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(listed.evaluations.len(), 1, "evaluators list their own drafts");
+
         // Save a draft with a problem: the preview shows it, nothing fails.
         let mut answers = good_answers();
         answers[3] = scale("empathy", 9);
@@ -806,6 +819,14 @@ async fn the_whole_evaluation_lifecycle() {
             Code::NotFound,
             "other team's supervisor",
         );
+        for (c, n) in [(&mut sup, 1), (&mut other_sup, 0)] {
+            let listed = c
+                .list_evaluations(pb::ListEvaluationsRequest::default())
+                .await
+                .unwrap()
+                .into_inner();
+            assert_eq!(listed.evaluations.len(), n, "supervisors list their teams' only");
+        }
 
         // Release: evaluators may not (settings), QA managers may.
         let release = |etag: &str| pb::ReleaseEvaluationRequest {
