@@ -2,7 +2,12 @@
 //! binary: command lines it accepts, configuration it loads, probes on the
 //! ports and gRPC services it serves, endpoints that name real services.
 //! (No container engine runs here, so this is what can be checked.)
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::result_large_err
+)]
 
 use std::{
     collections::BTreeMap,
