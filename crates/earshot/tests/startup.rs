@@ -105,3 +105,23 @@ fn token_mints_for_the_embedded_secret() {
     assert_eq!(code, 2);
     assert!(stderr.contains("unknown role"), "{stderr}");
 }
+
+/// The documented example configuration parses and states the defaults.
+#[test]
+fn example_config_matches_the_defaults() {
+    use earshot_kit::config::{Config, Overrides, ServiceKind};
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/earshot.example.toml");
+    let loaded = Config::load(Some(&path), &Overrides::default()).unwrap();
+    let default = Config::default();
+    assert_eq!(loaded.data_dir, default.data_dir);
+    assert_eq!(loaded.log, default.log);
+    assert_eq!(loaded.server, default.server);
+    assert_eq!(loaded.database, default.database);
+    assert_eq!(loaded.auth, default.auth);
+    assert_eq!(loaded.metrics, default.metrics);
+    assert_eq!(loaded.tls, default.tls);
+    for kind in ServiceKind::ALL {
+        assert_eq!(loaded.port(kind), kind.default_port());
+    }
+}
