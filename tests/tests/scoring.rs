@@ -703,13 +703,20 @@ async fn the_whole_evaluation_lifecycle() {
             .await
             .unwrap()
             .into_inner();
-        assert!(listed.evaluations.is_empty(), "drafts are not listed for supervisors");
+        assert!(
+            listed.evaluations.is_empty(),
+            "drafts are not listed for supervisors"
+        );
         let listed = eve
             .list_evaluations(pb::ListEvaluationsRequest::default())
             .await
             .unwrap()
             .into_inner();
-        assert_eq!(listed.evaluations.len(), 1, "evaluators list their own drafts");
+        assert_eq!(
+            listed.evaluations.len(),
+            1,
+            "evaluators list their own drafts"
+        );
 
         // Save a draft with a problem: the preview shows it, nothing fails.
         let mut answers = good_answers();
@@ -825,7 +832,11 @@ async fn the_whole_evaluation_lifecycle() {
                 .await
                 .unwrap()
                 .into_inner();
-            assert_eq!(listed.evaluations.len(), n, "supervisors list their teams' only");
+            assert_eq!(
+                listed.evaluations.len(),
+                n,
+                "supervisors list their teams' only"
+            );
         }
 
         // Release: evaluators may not (settings), QA managers may.

@@ -136,7 +136,11 @@ where
         let i = ((all.len() as f64 - 1.0) * p).round() as usize;
         all.get(i).copied().unwrap_or_default()
     };
-    Ok((all.len() as f64 / elapsed.as_secs_f64(), pct(0.5), pct(0.99)))
+    Ok((
+        all.len() as f64 / elapsed.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+    ))
 }
 
 fn with_token<T>(token: &str, msg: T) -> Result<Request<T>, Fail> {
@@ -176,7 +180,12 @@ async fn main() -> Result<(), Fail> {
             "SQLite",
         ),
     };
-    let db = Db::open(&target, &DbOptions::default(), earshot_scoring::spec().migrations).await?;
+    let db = Db::open(
+        &target,
+        &DbOptions::default(),
+        earshot_scoring::spec().migrations,
+    )
+    .await?;
     let shutdown = CancellationToken::new();
     let nowhere = tonic::transport::Endpoint::from_static("http://127.0.0.1:9").connect_lazy();
     let api = ScoringApi::new(
