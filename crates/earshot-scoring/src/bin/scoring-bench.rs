@@ -209,6 +209,7 @@ async fn main() -> Result<(), Fail> {
         tokio::spawn(async move {
             server::serve(
                 &config,
+                None,
                 listener,
                 routes,
                 &[pb::scoring_service_server::SERVICE_NAME],
