@@ -1664,5 +1664,36 @@ async fn stateless_scoring_and_request_limits() {
         Code::PermissionDenied,
         "QA manager reads the feed",
     );
+
+    // Ad hoc evaluations read the interaction from the real sampling
+    // service, over gRPC, as the caller. One sampling does not know is
+    // refused (NOT_FOUND; UNAVAILABLE while sampling does not serve
+    // GetInteraction yet) and nothing is stored.
+    let mut eve = client(&suite, "acme", "eve", &[Role::Evaluator]).await;
+    let r = eve
+        .create_evaluation(pb::CreateEvaluationRequest {
+            request_id: "adhoc".into(),
+            origin: Some(pb::create_evaluation_request::Origin::AdHoc(pb::AdHoc {
+                interaction_id: "no-such-call".into(),
+            })),
+            scorecard: Some(pb::ScorecardVersionRef {
+                scorecard_id: "any".into(),
+                version: 0,
+            }),
+        })
+        .await;
+    let s = r.unwrap_err();
+    assert!(
+        matches!(s.code(), Code::NotFound | Code::Unavailable),
+        "{:?} {}",
+        s.code(),
+        s.message()
+    );
+    let listed = qa
+        .list_evaluations(pb::ListEvaluationsRequest::default())
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(listed.evaluations.is_empty());
     suite.stop().await.unwrap();
 }
