@@ -31,6 +31,7 @@ use earshot_proto::sampling::v1::{
 };
 use earshot_proto::scoring::v1::{
     self as scoring,
+    scoring_service_client::ScoringServiceClient,
     scoring_service_server::{ScoringService, ScoringServiceServer},
 };
 use earshot_tests::Bearer;
@@ -307,6 +308,12 @@ type Client = CalibrationServiceClient<InterceptedService<Channel, Bearer>>;
 
 impl Env {
     async fn start(engine: Engine) -> Env {
+        Env::start_with(engine, false).await
+    }
+
+    /// Calibration, with sampling faked and scoring faked too or (with
+    /// `real_scoring`) the real scoring service running beside it.
+    async fn start_with(engine: Engine, real_scoring: bool) -> Env {
         earshot_kit::telemetry::init_for_tests();
         let storage = TestStorage::new(engine).await.unwrap();
         let calls: Calls = Arc::default();
@@ -335,14 +342,16 @@ impl Env {
         config.server.shutdown_grace = Duration::from_secs(2);
         config.service_mut(ServiceKind::Calibration).port = Some(0);
         config.service_mut(ServiceKind::Sampling).endpoint = Some(fake_url.clone());
-        config.service_mut(ServiceKind::Scoring).endpoint = Some(fake_url);
-        let suite = earshot::start(
-            config,
-            &[ServiceKind::Calibration],
-            CancellationToken::new(),
-        )
-        .await
-        .unwrap();
+        let services = if real_scoring {
+            config.service_mut(ServiceKind::Scoring).port = Some(0);
+            vec![ServiceKind::Calibration, ServiceKind::Scoring]
+        } else {
+            config.service_mut(ServiceKind::Scoring).endpoint = Some(fake_url);
+            vec![ServiceKind::Calibration]
+        };
+        let suite = earshot::start(config, &services, CancellationToken::new())
+            .await
+            .unwrap();
         Env {
             suite: Some(suite),
             calls,
@@ -360,6 +369,25 @@ impl Env {
         let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
         let token = testing::token(tenant, subject, roles);
         CalibrationServiceClient::new(InterceptedService::new(
+            channel,
+            Bearer::new(&token).unwrap(),
+        ))
+    }
+
+    async fn scoring(
+        &self,
+        tenant: &str,
+        subject: &str,
+        roles: &[Role],
+    ) -> ScoringServiceClient<InterceptedService<Channel, Bearer>> {
+        let url = self
+            .suite
+            .as_ref()
+            .and_then(|s| s.url(ServiceKind::Scoring))
+            .unwrap();
+        let channel = Channel::from_shared(url).unwrap().connect().await.unwrap();
+        let token = testing::token(tenant, subject, roles);
+        ScoringServiceClient::new(InterceptedService::new(
             channel,
             Bearer::new(&token).unwrap(),
         ))
@@ -1636,6 +1664,112 @@ async fn validation_idempotency_roles_and_stateless_agreement() {
             .unwrap_err();
         assert_eq!(err.code(), Code::InvalidArgument);
         assert!(err.message().contains("statistics[1]"), "{}", err.message());
+        env.stop().await;
+    }
+}
+
+/// With the real scoring service: the session pins a version scoring
+/// published, responses are scored by scoring's own ScoreAnswers (answers it
+/// refuses are field errors), and results use those scores.
+#[tokio::test]
+async fn responses_are_scored_by_the_real_scoring_service() {
+    for engine in Engine::available() {
+        let env = Env::start_with(engine, true).await;
+        let mut scoring_client = env.scoring("acme", "mgr", &[Role::QaManager]).await;
+        let created = scoring_client
+            .create_scorecard(scoring::CreateScorecardRequest {
+                request_id: "card-1".into(),
+                definition: scorecard().definition,
+            })
+            .await;
+        let card = match created {
+            Err(s) if s.code() == Code::Unimplemented => {
+                eprintln!("real-scoring test skipped on {engine:?}: scoring is not built here");
+                env.stop().await;
+                return;
+            }
+            r => r.unwrap().into_inner().scorecard.unwrap(),
+        };
+        let version = scoring_client
+            .publish_scorecard(scoring::PublishScorecardRequest {
+                scorecard_id: card.id.clone(),
+                etag: card.etag.clone(),
+                change_note: "first".into(),
+                request_id: "pub-1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .version
+            .unwrap();
+        let mut mgr = manager(&env, "acme").await;
+        let mut ann = evaluator(&env, "acme", "ann").await;
+        let mut bob = evaluator(&env, "acme", "bob").await;
+        let mut req = create_request("r1", pb::SessionMode::Blind, "", &["ann", "bob"], &["i1"]);
+        req.scorecard_id = card.id.clone();
+        req.scorecard_version = version.version;
+        let s = create(&mut mgr, req).await;
+        let mut unknown =
+            create_request("r2", pb::SessionMode::Blind, "", &["ann", "bob"], &["i1"]);
+        unknown.scorecard_id = card.id.clone();
+        unknown.scorecard_version = version.version + 1;
+        assert_eq!(code(mgr.create_session(unknown).await), Code::NotFound);
+
+        let a = submit(
+            &mut ann,
+            &s.session_id,
+            "i1",
+            answers(true, 5, true),
+            "",
+            "",
+        )
+        .await
+        .unwrap();
+        let want = scoring_client
+            .score_answers(scoring::ScoreAnswersRequest {
+                scorecard: Some(scoring::score_answers_request::Scorecard::Version(
+                    scoring::ScorecardVersionRef {
+                        scorecard_id: card.id.clone(),
+                        version: version.version,
+                    },
+                )),
+                answers: answers(false, 2, true),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .result
+            .unwrap();
+        let b = submit(
+            &mut bob,
+            &s.session_id,
+            "i1",
+            answers(false, 2, true),
+            "",
+            "",
+        )
+        .await
+        .unwrap();
+        let (a_score, b_score) = (a.score.unwrap(), b.score.unwrap());
+        assert!(a_score.total_scored && (a_score.total_score - 100.0).abs() < 1e-9);
+        assert!((b_score.total_score - want.total_score).abs() < 1e-9);
+        assert_eq!(b_score.question_scores.len(), 3);
+        // An answer the real scoring refuses (no answer for a required
+        // question) is a field error; nothing is stored.
+        let err = submit(
+            &mut ann,
+            &s.session_id,
+            "i1",
+            vec![yes("greet", true)],
+            "x",
+            a.etag.as_str(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument, "{err:?}");
+        let (_, res) = close(&mut mgr, &s.session_id, &s.etag).await;
+        let reference = res.interactions[0].reference.as_ref().unwrap();
+        assert!((reference.total_score.unwrap() - (100.0 + want.total_score) / 2.0).abs() < 1e-9);
         env.stop().await;
     }
 }
