@@ -24,6 +24,23 @@ use tonic::{
 };
 
 pub use earshot_kit::testing::Engine as TestEngine;
+use earshot_proto::{
+    calibration::v1::calibration_service_client::CalibrationServiceClient,
+    reporting::v1::reporting_service_client::ReportingServiceClient,
+    sampling::v1::sampling_service_client::SamplingServiceClient,
+    scoring::v1::scoring_service_client::ScoringServiceClient,
+};
+
+/// A channel whose calls carry a bearer token.
+pub type AuthedChannel = InterceptedService<Channel, Bearer>;
+/// A typed sampling client.
+pub type SamplingClient = SamplingServiceClient<AuthedChannel>;
+/// A typed scoring client.
+pub type ScoringClient = ScoringServiceClient<AuthedChannel>;
+/// A typed calibration client.
+pub type CalibrationClient = CalibrationServiceClient<AuthedChannel>;
+/// A typed reporting client.
+pub type ReportingClient = ReportingServiceClient<AuthedChannel>;
 
 /// A running suite and the storage behind it (removed on drop).
 pub struct TestSuite {
@@ -88,6 +105,34 @@ impl TestSuite {
     ) -> anyhow::Result<InterceptedService<Channel, Bearer>> {
         let channel = self.channel(kind).await?;
         Ok(InterceptedService::new(channel, Bearer::new(token)?))
+    }
+
+    /// A sampling client acting with `token`.
+    pub async fn sampling(&self, token: &str) -> anyhow::Result<SamplingClient> {
+        Ok(SamplingServiceClient::new(
+            self.authed(ServiceKind::Sampling, token).await?,
+        ))
+    }
+
+    /// A scoring client acting with `token`.
+    pub async fn scoring(&self, token: &str) -> anyhow::Result<ScoringClient> {
+        Ok(ScoringServiceClient::new(
+            self.authed(ServiceKind::Scoring, token).await?,
+        ))
+    }
+
+    /// A calibration client acting with `token`.
+    pub async fn calibration(&self, token: &str) -> anyhow::Result<CalibrationClient> {
+        Ok(CalibrationServiceClient::new(
+            self.authed(ServiceKind::Calibration, token).await?,
+        ))
+    }
+
+    /// A reporting client acting with `token`.
+    pub async fn reporting(&self, token: &str) -> anyhow::Result<ReportingClient> {
+        Ok(ReportingServiceClient::new(
+            self.authed(ServiceKind::Reporting, token).await?,
+        ))
     }
 
     /// A token for `subject` of `tenant` with `roles`.

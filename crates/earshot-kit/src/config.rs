@@ -71,7 +71,7 @@ impl ServiceKind {
 
 impl fmt::Display for ServiceKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.pad(self.name())
     }
 }
 
@@ -105,6 +105,10 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// Token verification.
     pub auth: AuthConfig,
+    /// Prometheus metrics.
+    pub metrics: MetricsConfig,
+    /// TLS and mutual TLS, for clients and between services.
+    pub tls: TlsConfig,
     /// The sampling service.
     pub sampling: ServiceConfig,
     /// The scoring service.
@@ -123,6 +127,8 @@ impl Default for Config {
             server: ServerConfig::default(),
             database: DatabaseConfig::default(),
             auth: AuthConfig::default(),
+            metrics: MetricsConfig::default(),
+            tls: TlsConfig::default(),
             sampling: ServiceConfig::default(),
             scoring: ServiceConfig::default(),
             calibration: ServiceConfig::default(),
@@ -260,6 +266,43 @@ impl Default for AuthConfig {
     }
 }
 
+/// Prometheus metrics.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where to serve `GET /metrics` (e.g. `0.0.0.0:9464`). Unset (default):
+    /// no metrics endpoint.
+    pub address: Option<std::net::SocketAddr>,
+}
+
+/// TLS. With `cert_file` and `key_file` every service serves TLS; adding
+/// `client_ca_file` makes it mutual (callers must present a certificate that
+/// CA signed). `ca_file`, `client_cert_file` and `client_key_file` are what a
+/// service uses when it calls another over `https://`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server's certificate chain, PEM.
+    pub cert_file: Option<PathBuf>,
+    /// The server's private key, PEM.
+    pub key_file: Option<PathBuf>,
+    /// Require client certificates signed by this CA (PEM): mutual TLS.
+    pub client_ca_file: Option<PathBuf>,
+    /// The CA (PEM) that signed the other services' certificates.
+    pub ca_file: Option<PathBuf>,
+    /// This process's client certificate (PEM), for mutual TLS to others.
+    pub client_cert_file: Option<PathBuf>,
+    /// This process's client key (PEM).
+    pub client_key_file: Option<PathBuf>,
+}
+
+impl TlsConfig {
+    /// True when the services serve TLS.
+    pub fn serves_tls(&self) -> bool {
+        self.cert_file.is_some()
+    }
+}
+
 /// One service's own settings.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
@@ -365,8 +408,13 @@ impl Config {
                 }
             }
         }
-        // EARSHOT_CONFIG names the file; it is not a setting.
-        figment = figment.merge(env.ignore(&["config", "token", "addr"]));
+        // Only variables naming a configuration section are settings; others
+        // sharing the prefix (EARSHOT_CONFIG names the file, the test
+        // harness has its own) are not, and must not fail start-up.
+        figment = figment.merge(env.filter(|key| {
+            let top = key.as_str().split('.').next().unwrap_or_default();
+            TOP_LEVEL_KEYS.iter().any(|k| top.eq_ignore_ascii_case(k))
+        }));
         let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError(one_line(&e.to_string())))?;
@@ -445,6 +493,22 @@ impl Config {
                 )));
             }
         }
+        let t = &self.tls;
+        if t.cert_file.is_some() != t.key_file.is_some() {
+            return Err(ConfigError(
+                "tls.cert_file and tls.key_file go together".into(),
+            ));
+        }
+        if t.client_ca_file.is_some() && t.cert_file.is_none() {
+            return Err(ConfigError(
+                "tls.client_ca_file (mutual TLS) needs tls.cert_file and tls.key_file".into(),
+            ));
+        }
+        if t.client_cert_file.is_some() != t.client_key_file.is_some() {
+            return Err(ConfigError(
+                "tls.client_cert_file and tls.client_key_file go together".into(),
+            ));
+        }
         let key_sources = [
             self.auth.hs256_secret.is_some(),
             self.auth.hs256_secret_file.is_some(),
@@ -499,14 +563,19 @@ impl Config {
         if let Some(ep) = &self.service(kind).endpoint {
             return ep.clone();
         }
+        let scheme = if self.tls.serves_tls() {
+            "https"
+        } else {
+            "http"
+        };
         let host = match self.server.host {
             IpAddr::V4(a) if a.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             IpAddr::V6(a) if a.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
             other => other,
         };
         match host {
-            IpAddr::V6(a) => format!("http://[{a}]:{}", self.port(kind)),
-            IpAddr::V4(a) => format!("http://{a}:{}", self.port(kind)),
+            IpAddr::V6(a) => format!("{scheme}://[{a}]:{}", self.port(kind)),
+            IpAddr::V4(a) => format!("{scheme}://{a}:{}", self.port(kind)),
         }
     }
 
@@ -536,6 +605,21 @@ impl Config {
         }
     }
 }
+
+/// The top-level keys of [`Config`]; environment variables map onto these.
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "data_dir",
+    "log",
+    "server",
+    "database",
+    "auth",
+    "metrics",
+    "tls",
+    "sampling",
+    "scoring",
+    "calibration",
+    "reporting",
+];
 
 fn is_postgres_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
@@ -604,6 +688,9 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("EARSHOT_J_SCORING__PORT", "7000");
             jail.set_env("EARSHOT_J_LOG__FORMAT", "json");
+            // Not a setting: ignored rather than refused.
+            jail.set_env("EARSHOT_J_REQUIRE_POSTGRES", "1");
+            jail.set_env("EARSHOT_J_CONFIG", "elsewhere.toml");
             let overrides = Overrides {
                 data_dir: Some("/flag".into()),
                 ..Default::default()
@@ -630,6 +717,8 @@ mod tests {
             ("[sampling]\nport = 1\n[scoring]\nport = 1", "port 1"),
             ("colour = \"blue\"", "colour"),
             ("[auth]\nhs256_secret = \"short\"", "32 bytes"),
+            ("[tls]\ncert_file = \"a.pem\"", "go together"),
+            ("[tls]\nclient_ca_file = \"ca.pem\"", "mutual TLS"),
         ];
         for (i, (text, needle)) in cases.iter().enumerate() {
             let path = dir.path().join(format!("c{i}.toml"));

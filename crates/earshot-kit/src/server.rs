@@ -29,7 +29,10 @@ use tonic::{
     body::Body,
     server::NamedService,
     service::Routes,
-    transport::{Channel, Endpoint, Server, server::TcpIncoming},
+    transport::{
+        Certificate, Channel, ClientTlsConfig, Endpoint, Identity, Server, ServerTlsConfig,
+        server::TcpIncoming,
+    },
 };
 use tonic_health::{
     ServingStatus,
@@ -41,7 +44,7 @@ use tracing::{Instrument as _, field::Empty};
 
 use crate::{
     auth::{AuthLayer, Caller, TokenIssuer, TokenVerifier},
-    config::{Config, ServiceKind},
+    config::{Config, ServiceKind, TlsConfig},
     db::{Db, Migrations},
     error::{Error, Result},
 };
@@ -92,6 +95,8 @@ pub struct ServiceContext {
     /// The system identity's bearer token, for reading other services'
     /// change feeds.
     pub system_token: Arc<str>,
+    /// TLS for calls to other services (`https://` endpoints).
+    pub client_tls: Option<ClientTlsConfig>,
 }
 
 impl std::fmt::Debug for ServiceContext {
@@ -115,22 +120,71 @@ impl ServiceContext {
         connect_lazy(
             &self.config.endpoint(to),
             self.config.server.request_timeout,
+            self.client_tls.clone(),
         )
     }
 }
 
 /// A lazily connected channel to `url`: connect timeout 5s, TCP_NODELAY (a
-/// small RPC otherwise waits ~40 ms for a delayed ACK), keep-alive, and a
-/// per-call timeout.
-pub fn connect_lazy(url: &str, timeout: Duration) -> Result<Channel> {
-    let endpoint = Endpoint::from_shared(url.to_owned())
+/// small RPC otherwise waits ~40 ms for a delayed ACK), keep-alive, a
+/// per-call timeout, and `tls` for `https://` URLs.
+pub fn connect_lazy(url: &str, timeout: Duration, tls: Option<ClientTlsConfig>) -> Result<Channel> {
+    let mut endpoint = Endpoint::from_shared(url.to_owned())
         .map_err(|e| Error::Unavailable(format!("bad endpoint {url}: {e}")))?
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
         .tcp_nodelay(true)
         .http2_keep_alive_interval(Duration::from_secs(30))
         .keep_alive_while_idle(true);
+    if url.starts_with("https://") {
+        let tls = tls.ok_or_else(|| {
+            Error::Unavailable(format!("{url} is https but tls.ca_file is not set"))
+        })?;
+        endpoint = endpoint
+            .tls_config(tls)
+            .map_err(|e| Error::Unavailable(format!("TLS for {url}: {e}")))?;
+    }
     Ok(endpoint.connect_lazy())
+}
+
+fn read_pem(path: &std::path::Path, key: &str) -> Result<Vec<u8>> {
+    std::fs::read(path)
+        .map_err(|e| Error::Unavailable(format!("{key}: cannot read {}: {e}", path.display())))
+}
+
+/// The server side of `tls`: `None` when the services serve plaintext.
+pub fn server_tls(tls: &TlsConfig) -> Result<Option<ServerTlsConfig>> {
+    let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) else {
+        return Ok(None);
+    };
+    let identity = Identity::from_pem(
+        read_pem(cert, "tls.cert_file")?,
+        read_pem(key, "tls.key_file")?,
+    );
+    let mut config = ServerTlsConfig::new().identity(identity);
+    if let Some(ca) = &tls.client_ca_file {
+        config = config
+            .client_ca_root(Certificate::from_pem(read_pem(ca, "tls.client_ca_file")?))
+            .client_auth_optional(false);
+    }
+    Ok(Some(config))
+}
+
+/// The client side of `tls`, for calls to `https://` endpoints: `None`
+/// when no CA is configured.
+pub fn client_tls(tls: &TlsConfig) -> Result<Option<ClientTlsConfig>> {
+    let Some(ca) = &tls.ca_file else {
+        return Ok(None);
+    };
+    let mut config =
+        ClientTlsConfig::new().ca_certificate(Certificate::from_pem(read_pem(ca, "tls.ca_file")?));
+    if let (Some(cert), Some(key)) = (&tls.client_cert_file, &tls.client_key_file) {
+        config = config.identity(Identity::from_pem(
+            read_pem(cert, "tls.client_cert_file")?,
+            read_pem(key, "tls.client_key_file")?,
+        ));
+    }
+    Ok(Some(config))
 }
 
 /// A request to another service made on behalf of `caller` (their token is
@@ -165,12 +219,15 @@ pub fn system_token(config: &Config, issuer: Option<&TokenIssuer>) -> Result<Str
     }
 }
 
-/// Serves `routes` on `listener` until `shutdown` is cancelled.
+/// Serves `routes` on `listener` until `shutdown` is cancelled, over TLS
+/// when `tls` is given (see [`server_tls`]).
 ///
 /// `service_names` are the fully-qualified gRPC names in `routes`; they are
 /// marked SERVING in health and listed by reflection.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve(
     config: &Config,
+    tls: Option<ServerTlsConfig>,
     listener: TcpListener,
     routes: Routes,
     service_names: &[&'static str],
@@ -240,7 +297,13 @@ pub async fn serve(
                 .await;
         }
     };
-    let server = Server::builder()
+    let mut builder = Server::builder();
+    if let Some(tls) = tls {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| Error::Unavailable(format!("TLS on {local}: {e}")))?;
+    }
+    let server = builder
         .timeout(s.request_timeout)
         .concurrency_limit_per_connection(s.concurrency_limit_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
@@ -304,6 +367,7 @@ where
             .split_once('/')
             .unwrap_or((path, ""));
         let quiet = service.starts_with("grpc.");
+        let names: Arc<(String, String)> = Arc::new((service.to_owned(), method.to_owned()));
         let span = tracing::info_span!(
             "rpc",
             service = %service,
@@ -319,13 +383,14 @@ where
                 let span = tracing::Span::current();
                 if let Some(code) = resp.headers().get("grpc-status") {
                     // Trailers-only response: the call is over.
-                    log_end(quiet, code.to_str().unwrap_or("?"), start);
+                    log_end(&names, quiet, code.to_str().unwrap_or("?"), start);
                     return Ok(resp);
                 }
                 let (parts, body) = resp.into_parts();
                 let body = Body::new(TracedBody {
                     inner: body,
                     span,
+                    names,
                     start,
                     quiet,
                     done: false,
@@ -362,9 +427,11 @@ fn code_name(code: &str) -> &'static str {
     }
 }
 
-fn log_end(quiet: bool, code: &str, start: Instant) {
-    let latency_ms = start.elapsed().as_secs_f64() * 1000.0;
+fn log_end(names: &(String, String), quiet: bool, code: &str, start: Instant) {
+    let elapsed = start.elapsed();
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
     let code = code_name(code);
+    crate::metrics::record_call(&names.0, &names.1, code, elapsed);
     if quiet {
         tracing::debug!(code, latency_ms, "rpc finished");
     } else if code == "INTERNAL" || code == "UNKNOWN" || code == "DATA_LOSS" {
@@ -380,6 +447,7 @@ pin_project! {
         #[pin]
         inner: Body,
         span: tracing::Span,
+        names: Arc<(String, String)>,
         start: Instant,
         quiet: bool,
         done: bool,
@@ -390,7 +458,7 @@ pin_project! {
             let this = this.project();
             if !*this.done {
                 let _g = this.span.enter();
-                log_end(*this.quiet, "1", *this.start);
+                log_end(this.names, *this.quiet, "1", *this.start);
             }
         }
     }
@@ -414,13 +482,13 @@ impl HttpBody for TracedBody {
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("0");
                     let _g = this.span.enter();
-                    log_end(*this.quiet, code, *this.start);
+                    log_end(this.names, *this.quiet, code, *this.start);
                     *this.done = true;
                 }
             }
             Poll::Ready(None) if !*this.done => {
                 let _g = this.span.enter();
-                log_end(*this.quiet, "0", *this.start);
+                log_end(this.names, *this.quiet, "0", *this.start);
                 *this.done = true;
             }
             _ => {}

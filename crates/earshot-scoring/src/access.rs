@@ -4,8 +4,8 @@
 //! - admins and QA managers see every evaluation; only admins read the audit
 //!   log and change settings;
 //! - evaluators see the evaluations they wrote;
-//! - supervisors see evaluations of agents in the teams their token names
-//!   (the agent's team as of the interaction);
+//! - supervisors see submitted (not draft) evaluations of agents in the
+//!   teams their token names (the agent's team as of the interaction);
 //! - agents see only their own evaluations, and only once released; when the
 //!   tenant runs anonymous evaluation they never see the evaluator's identity;
 //! - the internal `service` role (other Earshot services) reads scorecards,
@@ -210,7 +210,9 @@ pub fn view_evaluation(
 ) -> Option<EvaluationView> {
     if c.is_manager()
         || (c.has(Role::Evaluator) && e.evaluator_id == c.subject)
-        || (c.has(Role::Supervisor) && c.teams.contains(e.team_id))
+        || (c.has(Role::Supervisor)
+            && c.teams.contains(e.team_id)
+            && e.state != EvaluationState::Draft)
     {
         return Some(EvaluationView::Full);
     }
@@ -236,7 +238,7 @@ pub struct ListScope {
     pub all: bool,
     /// Evaluations written by this evaluator.
     pub evaluator_id: Option<String>,
-    /// Evaluations of agents in these teams.
+    /// Evaluations past DRAFT of agents in these teams.
     pub teams: BTreeSet<String>,
     /// Released evaluations (and self-evaluations) of this agent.
     pub agent_id: Option<String>,

@@ -11,10 +11,11 @@
 //!    value, wrong kind, scale out of range, unknown option, comment too long;
 //! 2. `check_applicability` (after [`crate::visibility`]): answers to hidden
 //!    questions are ignored; N/A where not allowed; a visible question with no
-//!    answer; a failed answer without a required comment.
+//!    answer; an answer without a required comment (always, or when it
+//!    fails, as the question says).
 
-use crate::scorecard::ValidScorecard;
 use crate::scorecard::validate::CompiledKind;
+use crate::scorecard::{CommentRequirement, ValidScorecard};
 use crate::visibility::Visibility;
 
 /// The longest answer comment, in characters.
@@ -81,7 +82,8 @@ pub enum AnswerProblemKind {
     NotApplicableNotAllowed,
     /// A visible question without an answer.
     MissingAnswer,
-    /// A failed answer without the required comment.
+    /// An answer without the comment its question requires (always, or
+    /// when the answer fails).
     CommentRequired,
     /// A comment over [`MAX_COMMENT_CHARS`].
     CommentTooLong,
@@ -320,15 +322,22 @@ pub(crate) fn check_applicability(
                     }
                 }
                 Some(a) => {
-                    if q.comment_required_when_failed
+                    let needed = match q.comment_required {
+                        CommentRequirement::Never => None,
+                        CommentRequirement::WhenFailed => {
+                            crate::score::points::fails(&cq.kind, a.value)
+                                .then_some("needs a comment when it fails")
+                        }
+                        CommentRequirement::Always => Some("needs a comment on every answer"),
+                    };
+                    if let Some(why) = needed
                         && !a.commented
-                        && crate::score::points::fails(&cq.kind, a.value)
                     {
                         problems.push(AnswerProblem::new(
                             &q.id,
                             K::CommentRequired,
                             format!("answers[{}].comment", a.position),
-                            format!("question '{}' needs a comment when it fails", q.id),
+                            format!("question '{}' {why}", q.id),
                         ));
                     }
                 }

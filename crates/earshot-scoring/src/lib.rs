@@ -3,15 +3,17 @@
 //!
 //! # Layout
 //!
-//! The crate is a *functional core*: plain Rust, no I/O, no generated proto
-//! types. The gRPC edge (`service.rs`, later) maps proto messages to these
-//! types, authorizes through [`access`] and [`lifecycle`], and stores results
-//! (`store.rs`, later). Find a rule by its name:
+//! A *functional core* — plain Rust, no I/O, no generated proto types — and
+//! an *imperative shell* around it: [`service`], the gRPC edge, maps proto
+//! messages to the core's types, authorizes through [`access`] and
+//! [`lifecycle`], and writes through [`store`], the only code with SQL. Find a
+//! rule by its name:
 //!
 //! | module | what lives there |
 //! |---|---|
 //! | [`scorecard::model`] | the scorecard as written (sections, questions, kinds, conditions, bands); also Earshot's YAML/JSON document shape |
 //! | [`scorecard::validate`] | every scorecard rule with field paths; [`scorecard::ValidScorecard`], the only input the score math accepts |
+//! | [`scorecard::limits`] | the size limits a draft must keep to be stored at all |
 //! | [`scorecard::conditions`] | what a visibility condition may refer to: earlier questions only, no cycles, right answer kinds |
 //! | [`answers`] | the answer model and the answer-set checks (wrong kind, out of range, unknown option, N/A not allowed, missing, comment required) |
 //! | [`visibility`] | which sections and questions a set of answers shows |
@@ -27,23 +29,31 @@
 //! | [`settings`] | the tenant's scoring settings and their defaults |
 //! | [`error`] | [`error::ScoringError`] and the status code of each refusal |
 //! | [`violation`] | field-level validation errors |
+//! | [`service`] | the gRPC edge: one file per group of RPCs, proto ⇄ domain mapping, what agents may not see, feed events, calls to sampling |
+//! | [`store`] | the SQL, one query text for SQLite and PostgreSQL |
 //!
 //! The exact score formulas, and where Earshot's model goes further than
-//! Genesys Cloud's, are in `docs/score-math.md` beside this crate.
+//! Genesys Cloud's, are in `docs/score-math.md` beside this crate; the
+//! service as its users see it is in the workspace's `docs/scoring.md`.
 //!
 //! # Guarantees
 //!
-//! No function here panics on any input, and none returns NaN: degenerate
-//! ratios (nothing applicable) are `None`. Parsing returns *every* violation
-//! at once, each with its field path, so the edge can answer
+//! No function of the core panics on any input, and none returns NaN:
+//! degenerate ratios (nothing applicable) are `None`. Parsing returns *every*
+//! violation at once, each with its field path, so the edge can answer
 //! `INVALID_ARGUMENT` with `google.rpc.BadRequest` details. Results do not
 //! depend on the order answers are given in.
 //!
-//! # Storage-ready
+//! The shell writes a state change, its audit entry and its change-feed
+//! event in one transaction; a stale etag or a lost race is `ABORTED` and
+//! changes nothing; creating calls are idempotent on their `request_id`.
+//!
+//! # Storage
 //!
 //! States and kinds have `as_str`/`parse` stored forms; times are epoch
-//! milliseconds (UTC) as `i64`; ids are strings. Definitions serialise with
-//! serde (see [`interchange`]) for storage as text or bytes.
+//! milliseconds (UTC) as `i64`; ids are UUIDv7 strings. Definitions,
+//! evaluations and revisions are stored as their encoded protobuf messages
+//! beside the columns that lists filter on (see [`store`]).
 
 pub mod access;
 pub mod answers;
@@ -55,7 +65,9 @@ pub mod interchange;
 pub mod lifecycle;
 pub mod score;
 pub mod scorecard;
+pub mod service;
 pub mod settings;
+pub mod store;
 pub mod violation;
 pub mod visibility;
 
@@ -84,15 +96,14 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
+        let sampling = service::sampling::Sampling::new(ctx.channel(ServiceKind::Sampling)?);
+        let api = service::ScoringApi::new(
+            store::Store::new(ctx.db.clone()),
+            sampling,
+            ctx.shutdown.clone(),
+        );
         let server =
-            ScoringServiceServer::new(Unbuilt).max_decoding_message_size(ctx.max_message_bytes());
+            ScoringServiceServer::new(api).max_decoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }
-
-/// Until the service is built every RPC answers UNIMPLEMENTED (the
-/// generated default stubs), never fake data.
-struct Unbuilt;
-
-#[tonic::async_trait]
-impl scoring_service_server::ScoringService for Unbuilt {}

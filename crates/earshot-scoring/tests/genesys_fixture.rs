@@ -138,7 +138,7 @@ fn everything_shown() {
             option("greet", "greet-yes"),
             option("verify", "verify-yes"),
             option("resolved", "partially"),
-            option("follow-up", "follow-yes"),
+            option("follow-up", "follow-yes").with_comment("offered a call back"),
             option("disclosure", "disclosure-yes"),
             option("consent", "consent-no"),
         ],
@@ -244,19 +244,34 @@ fn group_na() {
 }
 
 #[test]
-fn comments_required_maps_to_comment_when_failed() {
+fn comments_required_maps_to_a_comment_on_every_answer() {
     let sc = form();
-    let r = score_answers(
-        &sc,
-        &[
-            option("greet", "greet-yes"),
-            option("verify", "verify-no"),
-            option("resolved", "partially"),
-            option("follow-up", "follow-no"),
-        ],
-    );
-    assert_eq!(r.problems.len(), 1);
-    assert_eq!(r.problems[0].kind, AnswerProblemKind::CommentRequired);
+    // Genesys' commentsRequired asks for a comment whatever the answer: the
+    // passing "follow-yes" needs one as much as the failing "follow-no".
+    for answer in ["follow-yes", "follow-no"] {
+        let r = score_answers(
+            &sc,
+            &[
+                option("greet", "greet-yes"),
+                option("verify", "verify-no"),
+                option("resolved", "partially"),
+                option("follow-up", answer),
+            ],
+        );
+        assert_eq!(r.problems.len(), 1, "{answer}");
+        assert_eq!(r.problems[0].kind, AnswerProblemKind::CommentRequired);
+        assert_eq!(r.problems[0].field, "answers[3].comment");
+        let commented = score_answers(
+            &sc,
+            &[
+                option("greet", "greet-yes"),
+                option("verify", "verify-no"),
+                option("resolved", "partially"),
+                option("follow-up", answer).with_comment("offered a call back"),
+            ],
+        );
+        assert!(commented.problems.is_empty(), "{answer}");
+    }
 }
 
 #[test]

@@ -148,7 +148,7 @@ fn other_peoples_evaluations_are_not_found() {
 fn visible_but_not_allowed_is_permission_denied() {
     let cases = [
         (supervisor(), S::Released, A::Acknowledge),
-        (supervisor(), S::Draft, A::SaveDraft),
+        (supervisor(), S::Submitted, A::Release),
         (evaluator(), S::Submitted, A::Release),
         (evaluator(), S::Disputed, A::Resolve(Resolution::Upheld)),
     ];
@@ -336,8 +336,13 @@ fn agents_see_only_their_own_released_evaluations() {
     let v = view_evaluation(&agent(), &facts(S::Released), &anon).unwrap();
     assert!(v.hides_evaluator());
     // The others see it whole.
+    // Supervisors see their teams' evaluations once submitted, never drafts.
     assert_eq!(
         view_evaluation(&supervisor(), &facts(S::Draft), &anon),
+        None
+    );
+    assert_eq!(
+        view_evaluation(&supervisor(), &facts(S::Submitted), &anon),
         Some(EvaluationView::Full)
     );
     assert_eq!(

@@ -15,9 +15,9 @@ use earshot_scoring::answers::{Answer, AnswerValue};
 use earshot_scoring::interchange::{self, DocumentFormat};
 use earshot_scoring::score::{ScoreResult, score_answers};
 use earshot_scoring::scorecard::{
-    AnswerPredicate, ChoiceOption, CombiningOperation, ExpectedAnswer, FailureConsequence,
-    Question, QuestionKind, ScorecardDefinition, ScoringMethod, Section, ValidScorecard,
-    VisibilityCondition,
+    AnswerPredicate, ChoiceOption, CombiningOperation, CommentRequirement, ExpectedAnswer,
+    FailureConsequence, Question, QuestionKind, ScorecardDefinition, ScoringMethod, Section,
+    ValidScorecard, VisibilityCondition,
 };
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -149,7 +149,7 @@ fn build(
                 kind: Some(kind),
                 weight: f64::from(qw),
                 not_applicable_allowed: qna,
-                comment_required_when_failed: false,
+                comment_required: CommentRequirement::Never,
                 visible_when,
                 critical,
                 on_failure,
@@ -343,6 +343,12 @@ proptest! {
 
         let a = score_answers(&sc, &given).result;
         let b = score_answers(&sc, &raised).result;
+        // A zero-weight question earns no points; raising its answer can only
+        // lift a ZERO_SECTION consequence. When the section it zeroed was all
+        // that counted, nothing is left to score: total 0 becomes "not
+        // scored" (and a 0 pass mark stops passing). That is documented
+        // (docs/score-math.md, "flag questions") and is the one exception.
+        let lifted_flag = q.weight == 0.0 && a.total == Some(0.0) && b.total.is_none();
         for (name, x, y) in [
             ("total", a.total, b.total),
             ("raw", a.raw_total, b.raw_total),
@@ -351,10 +357,11 @@ proptest! {
         ] {
             match (x, y) {
                 (Some(x), Some(y)) => prop_assert!(y >= x, "{name} fell from {x} to {y}"),
+                _ if name == "total" && lifted_flag => {}
                 (x, y) => prop_assert_eq!(x.is_some(), y.is_some(), "{} scored-ness changed", name),
             }
         }
-        prop_assert!(b.passed || !a.passed, "raising an answer made it fail");
+        prop_assert!(b.passed || !a.passed || lifted_flag, "raising an answer made it fail");
         prop_assert!(b.critical_failures.len() <= a.critical_failures.len());
     }
 

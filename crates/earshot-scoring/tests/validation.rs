@@ -137,25 +137,25 @@ sections:
         kind: { type: choice, options: [ { id: a, label: A, points: 1 } ] }
 "#;
     assert_violation(y, "sections[0].questions[0].kind", "needs a kind");
-    assert_violation(y, "sections[0].questions[1].kind.max", "greater than min");
-    assert_violation(y, "sections[0].questions[2].kind.pass_from", "within");
-    assert_violation(y, "sections[0].questions[3].kind.max", "-1000 to 1000");
+    assert_violation(y, "sections[0].questions[1].scale.max", "greater than min");
+    assert_violation(y, "sections[0].questions[2].scale.pass_from", "within");
+    assert_violation(y, "sections[0].questions[3].scale.max", "-1000 to 1000");
     assert_violation(
         y,
-        "sections[0].questions[4].kind.options[0].points",
+        "sections[0].questions[4].choice.options[0].points",
         "needs points",
     );
     assert_violation(
         y,
-        "sections[0].questions[4].kind.options[1].id",
+        "sections[0].questions[4].choice.options[1].id",
         "duplicate option id",
     );
     assert_violation(
         y,
-        "sections[0].questions[5].kind.options",
+        "sections[0].questions[5].choice.options",
         "positive points",
     );
-    assert_violation(y, "sections[0].questions[6].kind.options", "at least 2");
+    assert_violation(y, "sections[0].questions[6].choice.options", "at least 2");
 }
 
 #[test]
@@ -290,12 +290,12 @@ sections:
 "#;
     assert_violation(
         y,
-        "sections[0].questions[2].visible_when.predicates[0].expected.option_id",
+        "sections[0].questions[2].visible_when.predicates[0].option_id",
         "no option 'z'",
     );
     assert_violation(
         y,
-        "sections[0].questions[2].visible_when.predicates[1].expected.scale_range",
+        "sections[0].questions[2].visible_when.predicates[1].scale_range",
         "min must not exceed max",
     );
 }
@@ -330,7 +330,7 @@ sections:
   - id: s
     title: S
     questions:
-      - { id: yn, text: Y/N, kind: { type: yes_no }, comment_required_when_failed: true }
+      - { id: yn, text: Y/N, kind: { type: yes_no }, comment_required: when_failed }
       - { id: sc, text: Scale, kind: { type: scale, min: 1, max: 5 }, not_applicable_allowed: true }
       - { id: ch, text: Choice, kind: { type: choice, options: [ { id: x, label: X, points: 1 }, { id: y, label: Y, points: 0 } ] } }
       - { id: req, text: Required, kind: { type: yes_no } }

@@ -90,6 +90,21 @@ enum Command {
     },
     /// Print the configuration in effect (defaults, file, environment, flags).
     Config,
+    /// Check the services answer `grpc.health.v1.Health` (for container
+    /// health checks and probes where TLS rules out native gRPC probes).
+    /// Exit code 0 when every checked service is SERVING.
+    Health {
+        /// Which services, comma-separated; their endpoints come from config.
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "sampling,scoring,calibration,reporting"
+        )]
+        services: Vec<ServiceKind>,
+        /// Seconds to wait for each answer.
+        #[arg(long, default_value_t = 3)]
+        timeout: u64,
+    },
 }
 
 fn parse_role(s: &str) -> Result<Role, String> {
@@ -160,6 +175,9 @@ impl Cli {
                 teams,
                 ttl,
             } => token(&config, tenant, subject, roles, teams, ttl),
+            Command::Health { services, timeout } => {
+                health(&config, &services, Duration::from_secs(timeout)).await
+            }
             Command::Config => match toml_string(&config) {
                 Ok(s) => {
                     print!("{s}");
@@ -257,6 +275,53 @@ fn token(
             ExitCode::SUCCESS
         }
         Err(e) => fail(&e),
+    }
+}
+
+async fn health(config: &Config, services: &[ServiceKind], timeout: Duration) -> ExitCode {
+    use tonic_health::pb::{
+        HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient,
+    };
+    let client_tls = match earshot_kit::server::client_tls(&config.tls) {
+        Ok(t) => t,
+        Err(e) => return fail(&e),
+    };
+    let mut healthy = true;
+    for kind in services {
+        let url = config.endpoint(*kind);
+        let status = async {
+            let channel = earshot_kit::server::connect_lazy(&url, timeout, client_tls.clone())?;
+            let answer = tokio::time::timeout(
+                timeout,
+                HealthClient::new(channel).check(HealthCheckRequest {
+                    service: String::new(),
+                }),
+            )
+            .await
+            .map_err(|_| Error::DeadlineExceeded("no answer".into()))?
+            .map_err(|s| Error::Unavailable(s.message().to_owned()))?;
+            Ok::<_, Error>(answer.into_inner().status)
+        }
+        .await;
+        match status {
+            Ok(s) if s == ServingStatus::Serving as i32 => println!("{kind:<11} {url} SERVING"),
+            Ok(s) => {
+                healthy = false;
+                let name = ServingStatus::try_from(s)
+                    .map(|v| v.as_str_name())
+                    .unwrap_or("UNKNOWN");
+                println!("{kind:<11} {url} {name}");
+            }
+            Err(e) => {
+                healthy = false;
+                println!("{kind:<11} {url} DOWN ({e})");
+            }
+        }
+    }
+    if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
     }
 }
 

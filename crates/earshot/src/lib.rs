@@ -35,6 +35,8 @@ pub fn spec(kind: ServiceKind) -> ServiceSpec {
 pub struct Suite {
     /// Where each started service listens.
     pub addrs: BTreeMap<ServiceKind, SocketAddr>,
+    /// Where `GET /metrics` is served, when configured.
+    pub metrics_addr: Option<SocketAddr>,
     /// The configuration in effect (ports resolved).
     pub config: Arc<Config>,
     /// Mints tokens the suite accepts (embedded HS256 only).
@@ -108,6 +110,8 @@ pub async fn start(
     let a = &config.auth;
     let verifier = TokenVerifier::new(&keys, a.issuer.clone(), a.audience.clone(), a.leeway)?;
     let system_token: Arc<str> = Arc::from(server::system_token(&config, issuer.as_ref())?);
+    let server_tls = server::server_tls(&config.tls)?;
+    let client_tls = server::client_tls(&config.tls)?;
 
     let mut wanted: Vec<ServiceKind> = services.to_vec();
     wanted.sort();
@@ -134,6 +138,10 @@ pub async fn start(
         svc.port = Some(local.port());
     }
     let config = Arc::new(config);
+    let metrics_addr = match config.metrics.address {
+        Some(addr) => Some(earshot_kit::metrics::serve(addr, shutdown.clone()).await?),
+        None => None,
+    };
 
     let options = DbOptions {
         max_connections: config.database.max_connections,
@@ -158,6 +166,7 @@ pub async fn start(
             shutdown: shutdown.clone(),
             tasks: tasks.clone(),
             system_token: system_token.clone(),
+            client_tls: client_tls.clone(),
         };
         let routes = (spec.build)(ctx).await.map_err(|e| prefix(*kind, e))?;
         let Some(listener) = listeners.remove(kind) else {
@@ -166,9 +175,11 @@ pub async fn start(
         let config = config.clone();
         let verifier = verifier.clone();
         let shutdown = shutdown.clone();
+        let tls = server_tls.clone();
         servers.spawn(async move {
             server::serve(
                 &config,
+                tls,
                 listener,
                 routes,
                 spec.service_names,
@@ -180,7 +191,11 @@ pub async fn start(
         });
         tracing::info!(service = %kind, address = %addrs[kind], database = %target, "started");
     }
+    if let Some(addr) = metrics_addr {
+        tracing::info!(address = %addr, "metrics at /metrics");
+    }
     Ok(Suite {
+        metrics_addr,
         addrs,
         config,
         issuer,

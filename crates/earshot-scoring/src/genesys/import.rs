@@ -10,7 +10,7 @@
 //! | `isCritical`                      | `critical`                                               |
 //! | `isKill`                          | `on_failure: fail_evaluation` (fails unless the top option) |
 //! | `naEnabled`                       | `not_applicable_allowed`                                 |
-//! | `commentsRequired`                | `comment_required_when_failed` (with a note: Genesys asks for one on every answer) |
+//! | `commentsRequired`                | `comment_required: always` (a comment on every answer but N/A) |
 //! | `visibilityCondition`             | `visible_when`: `AND` → all, `OR` → any; each answer path → `option_id` predicate |
 //! | —                                 | `pass_mark: 0` (Genesys has none; a note says to set it) |
 //!
@@ -26,8 +26,9 @@ use super::form::{GenesysCondition, GenesysForm, GenesysQuestion};
 use crate::interchange::MAX_DOCUMENT_BYTES;
 use crate::scorecard::validate::is_valid_id;
 use crate::scorecard::{
-    AnswerPredicate, ChoiceOption, CombiningOperation, ExpectedAnswer, FailureConsequence,
-    Question, QuestionKind, ScorecardDefinition, ScoringMethod, Section, VisibilityCondition,
+    AnswerPredicate, ChoiceOption, CombiningOperation, CommentRequirement, ExpectedAnswer,
+    FailureConsequence, Question, QuestionKind, ScorecardDefinition, ScoringMethod, Section,
+    VisibilityCondition,
 };
 use crate::violation::{Collector, Violation, Violations};
 
@@ -39,6 +40,20 @@ pub struct GenesysImport {
     /// Notes: skipped questions, changed semantics; paths into the document.
     pub notes: Vec<Violation>,
 }
+
+impl GenesysImport {
+    /// The same import with the pass mark a caller chose (Genesys forms have
+    /// none); the note about the missing pass mark goes away.
+    #[must_use]
+    pub fn with_pass_mark(mut self, pass_mark: f64) -> Self {
+        self.definition.pass_mark = pass_mark;
+        self.notes.retain(|n| n.field != PASS_MARK_NOTE_FIELD);
+        self
+    }
+}
+
+/// The field of the note saying the form had no pass mark.
+const PASS_MARK_NOTE_FIELD: &str = "passMark";
 
 /// Where each Genesys question went: its Earshot id and option ids.
 type Placed = Vec<Vec<Option<(String, Vec<String>)>>>;
@@ -137,7 +152,6 @@ pub fn map_form(form: &GenesysForm) -> Result<GenesysImport, Violations> {
                 &placed,
                 &qf,
                 &mut errors,
-                &mut notes,
             ));
         }
         if questions.is_empty() {
@@ -158,7 +172,7 @@ pub fn map_form(form: &GenesysForm) -> Result<GenesysImport, Violations> {
         });
     }
     notes.push(Violation::new(
-        "passMark",
+        PASS_MARK_NOTE_FIELD,
         "Genesys forms have no pass mark; imported with pass_mark 0 (set it before publishing)",
     ));
     if !errors.is_empty() {
@@ -187,7 +201,6 @@ fn map_question(
     placed: &Placed,
     qf: &str,
     errors: &mut Collector,
-    notes: &mut Vec<Violation>,
 ) -> Question {
     let options = question
         .answer_options
@@ -202,12 +215,6 @@ fn map_question(
             points: o.value,
         })
         .collect();
-    if question.comments_required {
-        notes.push(Violation::new(
-            format!("{qf}.commentsRequired"),
-            "Genesys requires a comment on every answer; Earshot requires one when the answer fails",
-        ));
-    }
     Question {
         id: qid.to_owned(),
         text: non_empty(question.text.as_deref(), qid),
@@ -215,7 +222,11 @@ fn map_question(
         kind: Some(QuestionKind::Choice { options }),
         weight: 1.0,
         not_applicable_allowed: question.na_enabled,
-        comment_required_when_failed: question.comments_required,
+        comment_required: if question.comments_required {
+            CommentRequirement::Always
+        } else {
+            CommentRequirement::Never
+        },
         visible_when: question
             .visibility_condition
             .as_ref()

@@ -228,7 +228,7 @@ fn check_predicate(
                 Some(oi) => Some(CompiledExpected::Option(oi)),
                 None => {
                     c.push(
-                        format!("{ef}.option_id"),
+                        format!("{pf}.option_id"),
                         format!("question '{}' has no option '{id}'", p.question_id),
                     );
                     None
@@ -237,7 +237,7 @@ fn check_predicate(
         }
         (Some(ExpectedAnswer::ScaleRange { min, max }), Some(QuestionKind::Scale { .. })) => {
             if min > max {
-                c.push(format!("{ef}.scale_range"), "min must not exceed max");
+                c.push(format!("{pf}.scale_range"), "min must not exceed max");
                 None
             } else {
                 Some(CompiledExpected::Scale(*min, *max))

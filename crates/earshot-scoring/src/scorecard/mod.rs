@@ -3,12 +3,13 @@
 //! score math takes ([`ValidScorecard`]).
 
 pub mod conditions;
+pub mod limits;
 pub mod model;
 pub mod validate;
 
 pub use model::{
-    AnswerPredicate, ChoiceOption, CombiningOperation, ExpectedAnswer, FailureConsequence,
-    Question, QuestionKind, ScoreBand, ScorecardDefinition, ScoringMethod, Section,
-    VisibilityCondition,
+    AnswerPredicate, ChoiceOption, CombiningOperation, CommentRequirement, ExpectedAnswer,
+    FailureConsequence, Question, QuestionKind, ScoreBand, ScorecardDefinition, ScoringMethod,
+    Section, VisibilityCondition,
 };
 pub use validate::ValidScorecard;

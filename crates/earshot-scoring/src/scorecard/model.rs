@@ -60,6 +60,21 @@ pub enum FailureConsequence {
     FailEvaluation,
 }
 
+/// When a question's answer needs a comment from the evaluator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentRequirement {
+    /// Comments are optional.
+    #[default]
+    Never,
+    /// A comment is required when the answer fails (see `Question::critical`
+    /// in the contract for what "fails" means per kind).
+    WhenFailed,
+    /// A comment is required on every answer except N/A (Genesys Cloud's
+    /// `commentsRequired`).
+    Always,
+}
+
 /// A named range of totals: `min_score <= s < max_score`, or `s = 100` when
 /// `max_score` is 100.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -117,9 +132,9 @@ pub struct Question {
     /// N/A may be answered.
     #[serde(default, skip_serializing_if = "is_false")]
     pub not_applicable_allowed: bool,
-    /// A failed answer needs a comment.
-    #[serde(default, skip_serializing_if = "is_false")]
-    pub comment_required_when_failed: bool,
+    /// When an answer needs a comment.
+    #[serde(default, skip_serializing_if = "is_never")]
+    pub comment_required: CommentRequirement,
     /// Shown only when this holds (refers to earlier questions only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visible_when: Option<VisibilityCondition>,
@@ -287,6 +302,10 @@ fn yes() -> bool {
 
 fn is_false(b: &bool) -> bool {
     !*b
+}
+
+fn is_never(c: &CommentRequirement) -> bool {
+    *c == CommentRequirement::Never
 }
 
 fn is_none_consequence(c: &FailureConsequence) -> bool {

@@ -455,20 +455,20 @@ fn check_scale(
     let mut ok = true;
     let range = -MAX_SCALE_ABS..=MAX_SCALE_ABS;
     if !range.contains(&min) {
-        c.push(format!("{f}.kind.min"), "must be from -1000 to 1000");
+        c.push(format!("{f}.scale.min"), "must be from -1000 to 1000");
         ok = false;
     }
     if !range.contains(&max) {
-        c.push(format!("{f}.kind.max"), "must be from -1000 to 1000");
+        c.push(format!("{f}.scale.max"), "must be from -1000 to 1000");
         ok = false;
     }
     if ok && min >= max {
-        c.push(format!("{f}.kind.max"), "must be greater than min");
+        c.push(format!("{f}.scale.max"), "must be greater than min");
         ok = false;
     }
     let pass_from = pass_from.unwrap_or(max);
     if ok && !(min..=max).contains(&pass_from) {
-        c.push(format!("{f}.kind.pass_from"), "must lie within [min, max]");
+        c.push(format!("{f}.scale.pass_from"), "must lie within [min, max]");
         ok = false;
     }
     ok.then_some(CompiledKind::Scale {
@@ -482,14 +482,14 @@ fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<
     let mut ok = true;
     if options.len() < 2 {
         c.push(
-            format!("{f}.kind.options"),
+            format!("{f}.choice.options"),
             "a choice needs at least 2 options",
         );
         ok = false;
     }
     if options.len() > MAX_OPTIONS {
         c.push(
-            format!("{f}.kind.options"),
+            format!("{f}.choice.options"),
             format!("at most {MAX_OPTIONS} options"),
         );
         ok = false;
@@ -497,7 +497,7 @@ fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<
     let mut seen: HashMap<&str, usize> = HashMap::new();
     let mut points = Vec::with_capacity(options.len());
     for (oi, o) in options.iter().enumerate() {
-        let of = format!("{f}.kind.options[{oi}]");
+        let of = format!("{f}.choice.options[{oi}]");
         if !is_valid_id(&o.id) {
             c.push(
                 format!("{of}.id"),
@@ -529,7 +529,7 @@ fn check_choice(c: &mut Collector, f: &str, options: &[ChoiceOption]) -> Option<
     let best = points.iter().copied().fold(0.0_f64, f64::max);
     if ok && best <= 0.0 {
         c.push(
-            format!("{f}.kind.options"),
+            format!("{f}.choice.options"),
             "at least one option needs positive points",
         );
         ok = false;
