@@ -417,6 +417,7 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         shutdown: shutdown.clone(),
         tasks: tasks.clone(),
         system_token: Arc::from(""),
+        client_tls: None,
     };
     let routes = (spec.build)(ctx)
         .await
@@ -429,6 +430,7 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         tokio::spawn(async move {
             server::serve(
                 &config,
+                None,
                 listener,
                 routes,
                 spec.service_names,
