@@ -44,6 +44,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 const TENANT: &str = "bench";
 const MIGRATION: &str = include_str!("../migrations/sqlite/0001_init.sql");
+const PG_MIGRATION: &str = include_str!("../migrations/postgres/0001_init.sql");
 
 /// splitmix64.
 struct Rng(u64);
@@ -203,12 +204,12 @@ fn message(r: &Row) -> pb::Interaction {
     }
 }
 
-/// The `interactions` table and its indexes, exactly as the migration
-/// creates them.
-fn interactions_ddl() -> String {
-    let from = MIGRATION.find("CREATE TABLE interactions").unwrap();
-    let to = MIGRATION.find("CREATE TABLE surveys").unwrap();
-    MIGRATION[from..to]
+/// The `interactions` table and its indexes, exactly as the engine's
+/// migration creates them.
+fn interactions_ddl(migration: &str) -> String {
+    let from = migration.find("CREATE TABLE interactions").unwrap();
+    let to = migration.find("CREATE TABLE surveys").unwrap();
+    migration[from..to]
         .lines()
         .filter(|l| !l.trim_start().starts_with("--"))
         .collect::<Vec<_>>()
@@ -220,7 +221,7 @@ fn raw_sqlite(rows: &[Row], dir: &std::path::Path, now: i64) -> Result<f64> {
     let mut conn = rusqlite::Connection::open(&path)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
-    conn.execute_batch(&interactions_ddl())?;
+    conn.execute_batch(&interactions_ddl(MIGRATION))?;
     let sql = "INSERT INTO interactions (tenant_id, id, channel, direction, agent_id, team_id, \
                queue_id, arrived_at, answered_at, ended_at, wait_ms, talk_ms, hold_ms, acw_ms, \
                handle_ms, disposition, customer_ref, transferred, abandoned, escalated, language, \
@@ -289,7 +290,7 @@ async fn raw_postgres(rows: &[Row], url: &str, now: i64) -> Result<f64> {
     sqlx::query("SET search_path = raw")
         .execute(&mut conn)
         .await?;
-    let ddl = interactions_ddl().replace("BLOB", "BYTEA");
+    let ddl = interactions_ddl(PG_MIGRATION);
     for stmt in ddl.split(';').filter(|s| !s.trim().is_empty()) {
         sqlx::query(sqlx::AssertSqlSafe(stmt.to_owned()))
             .execute(&mut conn)
