@@ -17,7 +17,8 @@
 //!
 //! Options: `--rows N` (default 1,000,000), `--rounds R` (3), `--batch B`
 //! interactions per ingest batch (2,000), `--window W` unacknowledged
-//! batches in flight (4), `--engines sqlite,postgres` (PostgreSQL only when
+//! batches in flight per stream (4), `--streams S` concurrent ingest
+//! streams, batches dealt round robin (1), `--engines sqlite,postgres` (PostgreSQL only when
 //! `EARSHOT_TEST_DATABASE_URL` is set), `--earshot-sync normal` (run
 //! Earshot's SQLite writer with `synchronous=NORMAL` like the baseline,
 //! instead of its default `FULL`).
@@ -372,6 +373,7 @@ struct Opts {
     rounds: usize,
     batch: usize,
     window: usize,
+    streams: usize,
     engines: Vec<Engine>,
     /// Run Earshot's SQLite writer with synchronous=NORMAL (like the
     /// baseline) instead of its default FULL.
@@ -494,47 +496,62 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
             .await?;
     }
 
-    let (tx, rx) = tokio::sync::mpsc::channel::<pb::IngestInteractionsRequest>(opts.window);
-    let permits = Arc::new(tokio::sync::Semaphore::new(opts.window));
+    // `streams` concurrent IngestInteractions streams, batches dealt round
+    // robin, each stream with `window` unacknowledged batches in flight.
     let started = Instant::now();
-    let producer = {
-        let rows = rows.clone();
-        let permits = permits.clone();
-        let batch = opts.batch;
-        tokio::spawn(async move {
-            for (n, chunk) in rows.chunks(batch).enumerate() {
-                let permit = permits.acquire().await.expect("semaphore open");
-                permit.forget();
-                let req = pb::IngestInteractionsRequest {
-                    batch_id: n.to_string(),
-                    interactions: chunk.iter().map(message).collect(),
-                };
-                if tx.send(req).await.is_err() {
-                    break;
+    let mut streams = Vec::new();
+    for s in 0..opts.streams {
+        let (tx, rx) = tokio::sync::mpsc::channel::<pb::IngestInteractionsRequest>(opts.window);
+        let permits = Arc::new(tokio::sync::Semaphore::new(opts.window));
+        let producer = {
+            let rows = rows.clone();
+            let permits = permits.clone();
+            let (batch, every) = (opts.batch, opts.streams);
+            tokio::spawn(async move {
+                for (n, chunk) in rows.chunks(batch).enumerate().skip(s).step_by(every) {
+                    let permit = permits.acquire().await.expect("semaphore open");
+                    permit.forget();
+                    let req = pb::IngestInteractionsRequest {
+                        batch_id: n.to_string(),
+                        interactions: chunk.iter().map(message).collect(),
+                    };
+                    if tx.send(req).await.is_err() {
+                        break;
+                    }
                 }
+            })
+        };
+        let mut client = client.clone();
+        streams.push(tokio::spawn(async move {
+            let mut acks = client
+                .ingest_interactions(tokio_stream::wrappers::ReceiverStream::new(rx))
+                .await?
+                .into_inner();
+            let (mut created, mut selected) = (0i64, 0i64);
+            while let Some(ack) = acks.next().await {
+                let ack = ack.context("ingest batch")?;
+                let c = ack.counts.unwrap_or_default();
+                created += i64::from(c.created);
+                selected += i64::from(ack.selected);
+                anyhow::ensure!(
+                    c.rejected == 0,
+                    "batch {} had rejects: {:?}",
+                    ack.batch_id,
+                    ack.results.iter().find(|r| !r.violations.is_empty())
+                );
+                permits.add_permits(1);
             }
-        })
-    };
-    let mut acks = client
-        .ingest_interactions(tokio_stream::wrappers::ReceiverStream::new(rx))
-        .await?
-        .into_inner();
+            producer.await?;
+            anyhow::Ok((created, selected))
+        }));
+    }
     let (mut created, mut selected) = (0i64, 0i64);
-    while let Some(ack) = acks.next().await {
-        let ack = ack.context("ingest batch")?;
-        let c = ack.counts.unwrap_or_default();
-        created += i64::from(c.created);
-        selected += i64::from(ack.selected);
-        anyhow::ensure!(
-            c.rejected == 0,
-            "batch {} had rejects: {:?}",
-            ack.batch_id,
-            ack.results.iter().find(|r| !r.violations.is_empty())
-        );
-        permits.add_permits(1);
+    for s in streams {
+        let (c, sel) = s.await??;
+        created += c;
+        selected += sel;
     }
     let elapsed = started.elapsed();
-    producer.await?;
     anyhow::ensure!(
         created as usize == rows.len(),
         "created {created} of {}",
@@ -563,6 +580,7 @@ fn parse_opts() -> Opts {
         rounds: 3,
         batch: 2_000,
         window: 4,
+        streams: 1,
         engines: vec![Engine::Sqlite],
         sqlite_normal: false,
     };
@@ -578,6 +596,7 @@ fn parse_opts() -> Opts {
             "--rounds" => o.rounds = value.parse().expect("--rounds N"),
             "--batch" => o.batch = value.parse().expect("--batch N"),
             "--window" => o.window = value.parse().expect("--window N"),
+            "--streams" => o.streams = value.parse::<usize>().expect("--streams N").max(1),
             "--earshot-sync" => o.sqlite_normal = value == "normal",
             "--engines" => {
                 o.engines = value
@@ -610,8 +629,9 @@ async fn main() -> Result<()> {
     );
     let rows = Arc::new(generate(opts.rows, now));
     println!(
-        "batch {} interactions, window {} batches, {} round(s); Earshot's SQLite runs with synchronous={}, the raw baseline with NORMAL\n",
+        "batch {} interactions, {} stream(s) with {} batches in flight each, {} round(s); Earshot's SQLite runs with synchronous={}, the raw baseline with NORMAL\n",
         opts.batch,
+        opts.streams,
         opts.window,
         opts.rounds,
         if opts.sqlite_normal {
