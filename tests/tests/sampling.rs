@@ -712,3 +712,147 @@ async fn one_tenant_cannot_read_or_change_another() {
         suite.stop().await.unwrap();
     }
 }
+
+#[tokio::test]
+async fn repeat_contacts_void_fcr_and_plans_version_under_etags() {
+    for engine in TestEngine::available() {
+        let suite = TestSuite::start(engine).await.unwrap();
+        let mut admin = client(&suite, "acme", "root", &[Role::Admin]).await;
+        let mut acd = client(&suite, "acme", "acd", &[Role::Integration]).await;
+        let t = now() - 2 * DAY;
+        // The later contact arrives first: the void is found either way.
+        let mut later = interaction("r-2", "agent-2", t + DAY);
+        later.customer_ref = "cust-shared".into();
+        let mut earlier = interaction("r-1", "agent-1", t);
+        earlier.customer_ref = "cust-shared".into();
+        let mut outbound = interaction("r-3", "agent-3", t + 2 * HOUR);
+        outbound.customer_ref = "cust-shared".into();
+        outbound.direction = common::Direction::Outbound as i32;
+        ingest(&mut acd, vec![later]).await;
+        ingest(&mut acd, vec![earlier, outbound]).await;
+        let got = |id: &'static str| {
+            let mut c = admin.clone();
+            async move {
+                c.get_interaction(pb::GetInteractionRequest {
+                    interaction_id: id.into(),
+                })
+                .await
+                .unwrap()
+                .into_inner()
+                .interaction
+                .unwrap()
+            }
+        };
+        let r1 = got("r-1").await;
+        assert_eq!(
+            r1.fcr_status,
+            pb::FcrStatus::NotResolved as i32,
+            "{engine:?}"
+        );
+        assert_eq!(r1.repeat_contact.unwrap().repeat_interaction_id, "r-2");
+        // An outbound contact is neither voided nor a repeat.
+        assert_eq!(
+            got("r-3").await.fcr_status,
+            pb::FcrStatus::Unspecified as i32
+        );
+        let voids: Vec<String> = events(&mut admin)
+            .await
+            .into_iter()
+            .filter_map(|e| match e.payload {
+                Some(pb::event::Payload::FcrVoided(v)) => Some(v.voids),
+                _ => None,
+            })
+            .flatten()
+            .map(|v| v.interaction.unwrap().interaction_id)
+            .collect();
+        assert_eq!(voids, ["r-1"], "{engine:?}");
+
+        // Plans: a stale etag is ABORTED; an update makes version 2.
+        let plan = admin
+            .create_plan(pb::CreatePlanRequest {
+                plan: Some(low_csat_plan()),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        let mut edit = plan.clone();
+        edit.display_name = "Renamed".into();
+        let v2 = admin
+            .update_plan(pb::UpdatePlanRequest {
+                plan: Some(edit.clone()),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        assert_eq!(v2.version, 2);
+        let stale = admin
+            .update_plan(pb::UpdatePlanRequest { plan: Some(edit) })
+            .await
+            .unwrap_err();
+        assert_eq!(stale.code(), Code::Aborted, "{engine:?}");
+        let v1 = admin
+            .get_plan(pb::GetPlanRequest {
+                plan_id: plan.id.clone(),
+                version: 1,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .plan
+            .unwrap();
+        assert_eq!(v1.display_name, plan.display_name);
+        // A bad plan names its fields.
+        let mut bad = low_csat_plan();
+        bad.targeted_rules[0].cap_per_agent = 0;
+        let err = admin
+            .create_plan(pb::CreatePlanRequest {
+                plan: Some(bad),
+                request_id: String::new(),
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), Code::InvalidArgument);
+        assert!(
+            err.message()
+                .contains("plan.targeted_rules[0].cap_per_agent"),
+            "{}",
+            err.message()
+        );
+
+        // Stateless sample size: the textbook 278 for N = 1000.
+        let size = admin
+            .calculate_sample_size(pb::CalculateSampleSizeRequest {
+                population_size: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(size.sample_size, 278);
+        // A preview writes nothing and sees the stored interactions.
+        let preview = admin
+            .preview_plan(pb::PreviewPlanRequest {
+                plan_source: Some(pb::preview_plan_request::PlanSource::PlanId(
+                    plan.id.clone(),
+                )),
+                range: Some(common::TimeRange {
+                    start_time: Some(from_millis(t - DAY)),
+                    end_time: Some(from_millis(now())),
+                }),
+                max_selections: 10,
+                minutes_per_evaluation: 0.0,
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .preview
+            .unwrap();
+        assert_eq!(preview.interactions, 3, "{engine:?}");
+        suite.stop().await.unwrap();
+    }
+}

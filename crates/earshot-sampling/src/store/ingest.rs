@@ -541,8 +541,17 @@ async fn repeat_contacts(
             }
         }
     }
+    // First-contact resolution is measured on inbound contacts only: a
+    // later contact voids an earlier inbound one.
+    let inbound: std::collections::HashSet<&str> = contacts
+        .values()
+        .flatten()
+        .filter(|c| c.direction == i64::from(Direction::Inbound.code()))
+        .map(|c| c.id.as_str())
+        .collect();
     let voids: Vec<Void> = best
         .into_iter()
+        .filter(|(earlier, _)| inbound.contains(earlier.as_str()))
         .map(|(earlier, (later, at))| Void {
             earlier,
             repeat: RepeatContact {
