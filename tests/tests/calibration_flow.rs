@@ -3,11 +3,6 @@
 //! scorecard in scoring, then a calibration session whose interactions come
 //! from sampling (chosen and drawn), whose participants are checked against
 //! sampling's evaluator directory, and whose responses scoring scores.
-//!
-//! Until sampling and scoring are built in the tree this runs in (their
-//! RPCs answer UNIMPLEMENTED), the test says so on stderr and stops after
-//! the first call; `calibration.rs` covers calibration itself against
-//! contract fakes meanwhile.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use earshot_kit::{auth::Role, config::ServiceKind};
@@ -114,7 +109,6 @@ async fn calibration_runs_on_real_sampling_and_scoring() {
         );
 
         // Sampling: two evaluators and three interactions.
-        let mut built = true;
         for who in ["ann", "bob"] {
             let r = sampling_client
                 .create_evaluator(sampling::CreateEvaluatorRequest {
@@ -128,22 +122,7 @@ async fn calibration_runs_on_real_sampling_and_scoring() {
                     request_id: format!("ev-{who}"),
                 })
                 .await;
-            match r {
-                Err(s) if s.code() == Code::Unimplemented => {
-                    built = false;
-                    break;
-                }
-                r => {
-                    r.unwrap();
-                }
-            }
-        }
-        if !built {
-            eprintln!(
-                "calibration full flow skipped on {engine:?}: sampling is not built in this tree"
-            );
-            suite.stop().await.unwrap();
-            return;
+            r.unwrap();
         }
         let now = earshot_kit::time::now_millis();
         let start = now - 3 * 3_600_000;
