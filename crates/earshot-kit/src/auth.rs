@@ -101,7 +101,8 @@ pub struct Tenant(Arc<str>);
 
 impl Tenant {
     /// A tenant named by a trusted source that is not a request: a change
-    /// feed read with system credentials, or an operator command. Never call
+    /// feed read with system credentials, a service's own background sweep
+    /// over tenants already in its tables, or an operator command. Never call
     /// this with a value from a request field.
     pub fn trusted(id: impl AsRef<str>) -> Tenant {
         Tenant(Arc::from(id.as_ref()))

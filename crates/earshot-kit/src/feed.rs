@@ -261,10 +261,11 @@ fn async_stream(
                 let notified = notify.notified();
                 tokio::pin!(notified);
                 notified.as_mut().enable();
-                let events = match read_after(&db, &scope, after, options.batch_size).await {
+                let mut events = match read_after(&db, &scope, after, options.batch_size).await {
                     Ok(e) => e,
                     Err(e) => return Some((Err(e), (after, true))),
                 };
+                cap_bytes(&mut events, MAX_BATCH_BYTES);
                 if let Some(last) = events.last() {
                     after = last.sequence;
                     let head_sequence = match head(&db, &scope).await {
@@ -290,6 +291,26 @@ fn async_stream(
             }
         }
     })
+}
+
+/// The most payload bytes one batch carries (at least one event is always
+/// delivered), so a response stays well under the 4 MiB a gRPC client
+/// decodes by default even when events are large.
+pub const MAX_BATCH_BYTES: usize = 2 * 1024 * 1024;
+
+/// Keeps the longest prefix of `events` within `max_bytes` of payload, and
+/// never less than one event.
+fn cap_bytes(events: &mut Vec<StoredEvent>, max_bytes: usize) {
+    let mut total = 0usize;
+    let mut keep = 0usize;
+    for e in events.iter() {
+        total = total.saturating_add(e.payload.len());
+        if keep > 0 && total > max_bytes {
+            break;
+        }
+        keep += 1;
+    }
+    events.truncate(keep);
 }
 
 /// Checks and defaults a `StreamEvents` request's batch size (0 → 500,
@@ -351,4 +372,32 @@ pub fn decode<E: prost::Message + Default>(event: &StoredEvent) -> Result<E> {
             event.sequence, event.event_type
         ))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(seq: i64, bytes: usize) -> StoredEvent {
+        StoredEvent {
+            sequence: seq,
+            tenant_id: "t".into(),
+            event_type: "x".into(),
+            payload: vec![0; bytes],
+            occurred_at: 0,
+        }
+    }
+
+    #[test]
+    fn batches_are_capped_by_bytes_but_never_empty() {
+        let mut v = vec![ev(1, 600), ev(2, 600), ev(3, 600)];
+        cap_bytes(&mut v, 1000);
+        assert_eq!(v.len(), 1);
+        let mut v = vec![ev(1, 5000), ev(2, 1)];
+        cap_bytes(&mut v, 1000);
+        assert_eq!(v.len(), 1, "one oversized event still goes alone");
+        let mut v = vec![ev(1, 10), ev(2, 10)];
+        cap_bytes(&mut v, 1000);
+        assert_eq!(v.len(), 2);
+    }
 }
