@@ -178,6 +178,9 @@ pub struct PlanArgs {
     /// repeat-contact, long-handle-time, transferred, escalated.
     #[arg(long = "rule")]
     pub rules: Vec<String>,
+    /// The most each targeted rule selects per agent per period.
+    #[arg(long, default_value_t = 2)]
+    pub rule_cap: i32,
     /// Hours an evaluator has for an assignment.
     #[arg(long, default_value_t = 72)]
     pub due_hours: i64,
@@ -198,7 +201,7 @@ impl PlanArgs {
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| targeted_rule(r, i))
+            .map(|(i, r)| targeted_rule(r, i, self.rule_cap))
             .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(spb::SamplingPlan {
             display_name: self.name.clone(),
@@ -238,7 +241,7 @@ fn parse_channel(s: &str) -> anyhow::Result<Channel> {
         })
 }
 
-fn targeted_rule(spec: &str, index: usize) -> anyhow::Result<spb::TargetedRule> {
+fn targeted_rule(spec: &str, index: usize, cap: i32) -> anyhow::Result<spb::TargetedRule> {
     use spb::TargetedRuleKind as K;
     let (name, arg) = match spec.split_once('=') {
         Some((n, a)) => (n, Some(a)),
@@ -269,7 +272,7 @@ fn targeted_rule(spec: &str, index: usize) -> anyhow::Result<spb::TargetedRule> 
         display_name: name.replace('-', " "),
         kind: kind as i32,
         priority: i32::try_from(index).unwrap_or(0) + 1,
-        cap_per_agent: 2,
+        cap_per_agent: cap,
         csat_at_most,
         handle_time_basis: if kind == K::LongHandleTime {
             spb::HandleTimeBasis::Queue as i32

@@ -289,6 +289,28 @@ async fn program(
             )
             .await?;
     }
+    // Weeks close when the demo says (after every late fact is in), not
+    // when the background sweep gets to them: the same seed, the same sample.
+    let mut settings = admin
+        .call(
+            ServiceKind::Sampling,
+            sampling.get_settings(spb::GetSettingsRequest {}),
+        )
+        .await?
+        .settings
+        .unwrap_or_default();
+    settings.period_close_delay = Some(prost_types::Duration {
+        seconds: 7 * 86_400,
+        nanos: 0,
+    });
+    admin
+        .call(
+            ServiceKind::Sampling,
+            sampling.update_settings(spb::UpdateSettingsRequest {
+                settings: Some(settings),
+            }),
+        )
+        .await?;
     let imported = admin
         .call(
             ServiceKind::Scoring,
@@ -326,7 +348,11 @@ async fn program(
         name: "Weekly quality sample".into(),
         period: Granularity::Week,
         min_per_agent: 2,
-        max_per_agent: 5,
+        // No maximum and generous rule caps: every low CSAT, complaint and
+        // repeat contact is picked, whatever order the facts arrive in, so
+        // the same seed gives the same sample.
+        max_per_agent: 0,
+        rule_cap: 1000,
         random_per_agent: Some(2),
         expected_agent_volume: per_week as i32,
         channels: Vec::new(),
@@ -347,7 +373,7 @@ async fn program(
         .plan
         .ok_or_else(|| anyhow::anyhow!("sampling answered without the plan"))?;
     steps.done(&format!(
-        "scorecard \"Customer care\" v{published}, evaluators hana (harsh), lars (lenient), maya; plan: 2 random + up to 3 targeted (low CSAT, complaint, repeat contact) per agent per week"
+        "scorecard \"Customer care\" v{published}, evaluators hana (harsh), lars (lenient), maya; plan: 2 random per agent per week, plus every low CSAT, complaint and repeat contact"
     ));
 
     // 4. Ingest, the way `earshot ingest` does it.
@@ -450,29 +476,64 @@ async fn program(
     }
 
     // 6. Evaluations: each evaluator claims and scores with their habits.
-    steps.begin("Evaluators claim and score their assignments");
+    steps.begin("Evaluators score their assignments");
     let quality_of: BTreeMap<&str, f64> = center
         .contacts
         .iter()
         .map(|c| (c.id.as_str(), c.quality))
         .collect();
-    let budget = args.size.evaluations() / EVALUATORS.len();
-    let mut tasks = tokio::task::JoinSet::new();
-    for (id, _, habit) in EVALUATORS {
-        let me = admin.with_token(&client::mint(config, TENANT, id, &[Role::Evaluator])?)?;
-        let qa = admin.clone();
-        let card_id = card.id.clone();
-        let quality_of = quality_of.clone().into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<BTreeMap<String, f64>>();
-        tasks.spawn(async move {
-            evaluate(&me, &qa, id, habit, seed, &card_id, &quality_of, budget).await
-        });
+    // The work is shared out by interaction id, round robin, so the same
+    // seed gives the same evaluations (routing breaks ties by assignment
+    // id, which is random); the QA manager moves what routing sent
+    // elsewhere.
+    let quality_of_owned: BTreeMap<String, f64> = quality_of
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), *v))
+        .collect();
+    let mut open: Vec<&spb::Assignment> = assignments
+        .iter()
+        .filter(|a| {
+            a.state == spb::AssignmentState::Routed as i32
+                || a.state == spb::AssignmentState::Queued as i32
+        })
+        .collect();
+    open.sort_by(|a, b| {
+        let ia = a.interaction.as_ref().map(|i| i.interaction_id.as_str());
+        let ib = b.interaction.as_ref().map(|i| i.interaction_id.as_str());
+        ia.cmp(&ib)
+    });
+    open.truncate(args.size.evaluations());
+    let mut work: BTreeMap<&str, Vec<spb::Assignment>> = BTreeMap::new();
+    for (i, a) in open.into_iter().enumerate() {
+        let target = EVALUATORS[i % EVALUATORS.len()].0;
+        let a = if a.evaluator_id == target {
+            a.clone()
+        } else {
+            admin
+                .call(
+                    ServiceKind::Sampling,
+                    sampling.reassign_assignment(spb::ReassignAssignmentRequest {
+                        assignment_id: a.id.clone(),
+                        evaluator_id: target.into(),
+                        etag: String::new(),
+                        reason: "shared out evenly for the demo".into(),
+                    }),
+                )
+                .await?
+                .assignment
+                .ok_or_else(|| anyhow::anyhow!("sampling answered without the assignment"))?
+        };
+        work.entry(target).or_default().push(a);
     }
     let mut evaluated: Vec<Evaluated> = Vec::new();
-    while let Some(joined) = tasks.join_next().await {
-        let done = joined.map_err(|e| anyhow::anyhow!("evaluator task: {e}"))??;
-        evaluated.extend(done);
+    for (id, _, habit) in EVALUATORS {
+        let me = admin.with_token(&client::mint(config, TENANT, id, &[Role::Evaluator])?)?;
+        let mine = work.remove(id).unwrap_or_default();
+        evaluated.extend(
+            evaluate(&me, admin, id, habit, seed, &card.id, &quality_of_owned, mine).await?,
+        );
     }
-    evaluated.sort_by(|a, b| a.evaluation_id.cmp(&b.evaluation_id));
+    
     let mut eval_table = Table::new(
         "Evaluations by evaluator",
         &["evaluator", "evaluations", "mean_score", "passed"],
@@ -665,31 +726,12 @@ async fn evaluate(
     seed: u64,
     card_id: &str,
     quality_of: &BTreeMap<String, f64>,
-    budget: usize,
+    work: Vec<spb::Assignment>,
 ) -> anyhow::Result<Vec<Evaluated>> {
-    let mut sampling = me.sampling()?;
     let mut scoring = me.scoring()?;
     let mut qa_scoring = qa.scoring()?;
     let mut out = Vec::new();
-    while out.len() < budget {
-        let claimed = match me
-            .call(
-                ServiceKind::Sampling,
-                sampling.claim_next_assignment(spb::ClaimNextAssignmentRequest::default()),
-            )
-            .await
-        {
-            Ok(r) => r.assignment,
-            Err(e)
-                if e
-                    .downcast_ref::<client::RpcError>()
-                    .is_some_and(|r| r.code == tonic::Code::NotFound) =>
-            {
-                None
-            }
-            Err(e) => return Err(e),
-        };
-        let Some(a) = claimed else { break };
+    for a in work {
         let interaction = a.interaction.clone().unwrap_or_default();
         let quality = quality_of
             .get(&interaction.interaction_id)
@@ -939,7 +981,10 @@ async fn calibrate(
     group.push(vec![Cell::text("Gwet's AC1, answers"), statistic(rel.answers_gwet_ac1.as_ref())]);
     group.push(vec![Cell::text("Percent agreement, answers"), statistic(rel.answers_percent_agreement.as_ref())]);
     for icc in &rel.total_icc {
-        group.push(vec![Cell::text("ICC, total score"), statistic(Some(icc))]);
+        // ICC(2,1): two-way random, one rater — the usual figure.
+        if icc.kind == kpb::StatisticKind::Icc21 as i32 {
+            group.push(vec![Cell::text("ICC(2,1), total score"), statistic(Some(icc))]);
+        }
     }
     let mut people = Table::new(
         "Each evaluator against the group",
