@@ -564,7 +564,7 @@ async fn program(
     // 7. A dispute: an agent contests one of the harsh evaluator's scores;
     // the QA manager re-scores it.
     steps.begin("An agent disputes a harsh score; the QA manager re-scores");
-    let dispute = dispute_and_rescore(admin, config, seed, &evaluated, &quality_of).await?;
+    let dispute = dispute_and_rescore(admin, config, seed, &card.id, &evaluated, &quality_of).await?;
     steps.done(&dispute.summary);
 
     // 8. Calibration.
@@ -806,21 +806,42 @@ async fn dispute_and_rescore(
     admin: &Clients,
     config: &Config,
     seed: u64,
+    card_id: &str,
     evaluated: &[Evaluated],
     quality_of: &BTreeMap<&str, f64>,
 ) -> anyhow::Result<DisputeOutcome> {
-    // The harsh evaluator's lowest score of an agent who did well.
-    let Some(e) = evaluated
-        .iter()
-        .filter(|e| e.evaluator == "hana" && !e.agent_id.is_empty())
-        .min_by(|a, b| {
-            let qa = quality_of.get(a.interaction_id.as_str()).copied().unwrap_or(0.0);
-            let qb = quality_of.get(b.interaction_id.as_str()).copied().unwrap_or(0.0);
-            (a.score - 100.0 * qa)
-                .total_cmp(&(b.score - 100.0 * qb))
-                .then_with(|| a.evaluation_id.cmp(&b.evaluation_id))
-        })
-    else {
+    // The harsh evaluator's score furthest below a fair reading of the same
+    // interaction: the one its agent disputes.
+    let fair = |e: &Evaluated| {
+        let quality = quality_of.get(e.interaction_id.as_str()).copied().unwrap_or(0.7);
+        generate::answers(seed, &e.interaction_id, "qa", quality, Habit { bias: 0.0, noise: 0.0 })
+    };
+    let mut scoring = admin.scoring()?;
+    let mut best: Option<(f64, &Evaluated)> = None;
+    for e in evaluated.iter().filter(|e| e.evaluator == "hana" && !e.agent_id.is_empty()) {
+        let fair_score = admin
+            .call(
+                ServiceKind::Scoring,
+                scoring.score_answers(cpb::ScoreAnswersRequest {
+                    scorecard: Some(cpb::score_answers_request::Scorecard::Version(
+                        cpb::ScorecardVersionRef {
+                            scorecard_id: card_id.into(),
+                            version: 0,
+                        },
+                    )),
+                    answers: fair(e),
+                }),
+            )
+            .await?
+            .result
+            .map(|r| r.total_score)
+            .unwrap_or_default();
+        let gap = fair_score - e.score;
+        if best.is_none_or(|(g, _)| gap > g) {
+            best = Some((gap, e));
+        }
+    }
+    let Some((_, e)) = best else {
         return Ok(DisputeOutcome {
             summary: "no evaluation to dispute".into(),
             table: Table::default(),
@@ -843,8 +864,6 @@ async fn dispute_and_rescore(
         .await?
         .evaluation
         .ok_or_else(|| anyhow::anyhow!("scoring answered without the evaluation"))?;
-    let quality = quality_of.get(e.interaction_id.as_str()).copied().unwrap_or(0.7);
-    let fair = generate::answers(seed, &e.interaction_id, "qa", quality, Habit { bias: 0.0, noise: 0.0 });
     let resolved = admin
         .call(
             ServiceKind::Scoring,
@@ -852,7 +871,7 @@ async fn dispute_and_rescore(
                 evaluation_id: e.evaluation_id.clone(),
                 etag: disputed.etag.clone(),
                 outcome: Some(cpb::resolve_dispute_request::Outcome::Rescore(cpb::Rescore {
-                    answers: fair,
+                    answers: fair(e),
                     overall_comment: "Re-scored after listening again".into(),
                     comment: "The evaluator's reading was too strict".into(),
                 })),
@@ -906,7 +925,7 @@ async fn calibrate(
     let mut rng = generate::Rng::keyed(seed, "calibration");
     let handled: Vec<&generate::Contact> = center.contacts.iter().filter(|c| !c.abandoned).collect();
     let mut chosen: Vec<&generate::Contact> = Vec::new();
-    while chosen.len() < 6.min(handled.len()) {
+    while chosen.len() < 10.min(handled.len()) {
         let c = handled[rng.index(handled.len())];
         if !chosen.iter().any(|x| x.id == c.id) {
             chosen.push(c);
