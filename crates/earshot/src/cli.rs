@@ -6,7 +6,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::client::{
     Clients, ConnectArgs,
-    commands::{self, AssignmentsCommand, IngestCommand, PlanCommand, ReportArgs, ScorecardCommand},
+    commands::{
+        self, AssignmentsCommand, IngestCommand, PlanCommand, ReportArgs, ScorecardCommand,
+    },
 };
 use earshot_kit::{
     auth::{Role, TokenRequest, keys_from_config},
@@ -187,15 +189,14 @@ impl Cli {
             }
         };
         let mut config = config;
-        if matches!(self.command, Command::Demo(_)) && std::env::var_os("EARSHOT_LOG__FILTER").is_none()
+        if matches!(self.command, Command::Demo(_))
+            && std::env::var_os("EARSHOT_LOG__FILTER").is_none()
         {
             // The demo narrates; the services' own logs would drown it.
             config.log.filter = "warn".into();
         }
         telemetry::init(&config.log);
-        let client = |config: &Config| {
-            Clients::from_config(config, &self.connect)
-        };
+        let client = |config: &Config| Clients::from_config(config, &self.connect);
         match self.command {
             Command::Demo(args) => match crate::demo::run(config, args).await {
                 Ok(()) => ExitCode::SUCCESS,

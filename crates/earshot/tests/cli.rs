@@ -44,7 +44,11 @@ async fn start(engine: Engine) -> Running {
     }
     env.push((
         "EARSHOT_TOKEN".into(),
-        testing::token("acme", "quinn", &[Role::Admin, Role::QaManager, Role::Integration]),
+        testing::token(
+            "acme",
+            "quinn",
+            &[Role::Admin, Role::QaManager, Role::Integration],
+        ),
     ));
     Running {
         suite,
@@ -149,14 +153,24 @@ async fn the_client_against_a_running_suite() {
 
         // Scorecards: a broken file names its field; then import, publish,
         // list and export.
-        std::fs::write(d.join("broken.yaml"), SCORECARD.replace("pass_mark: 80", "pass_mark: 180")).unwrap();
+        std::fs::write(
+            d.join("broken.yaml"),
+            SCORECARD.replace("pass_mark: 80", "pass_mark: 180"),
+        )
+        .unwrap();
         let o = earshot(&r, d, &["scorecard", "validate", "broken.yaml"], &[]).await;
         assert_eq!(o.code, 1, "{engine:?}: {}", o.stderr);
         assert!(o.stderr.contains("pass_mark"), "{}", o.stderr);
         std::fs::write(d.join("card.yaml"), SCORECARD).unwrap();
         let o = earshot(&r, d, &["scorecard", "validate", "card.yaml"], &[]).await;
         ok(&o);
-        let o = earshot(&r, d, &["scorecard", "import", "card.yaml", "--publish"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["scorecard", "import", "card.yaml", "--publish"],
+            &[],
+        )
+        .await;
         ok(&o);
         assert!(o.stdout.contains("published as version 1"), "{}", o.stdout);
         let card_id = o.stdout.split('\t').next().unwrap().to_owned();
@@ -165,39 +179,91 @@ async fn the_client_against_a_running_suite() {
         let cards: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         assert_eq!(cards[0]["id"], card_id.as_str());
         assert_eq!(cards[0]["latest_version"], 1);
-        let o = earshot(&r, d, &["scorecard", "export", &card_id, "--version", "1", "-o", "out.yaml"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &[
+                "scorecard",
+                "export",
+                &card_id,
+                "--version",
+                "1",
+                "-o",
+                "out.yaml",
+            ],
+            &[],
+        )
+        .await;
         ok(&o);
-        assert!(std::fs::read_to_string(d.join("out.yaml")).unwrap().contains("Customer care"));
+        assert!(
+            std::fs::read_to_string(d.join("out.yaml"))
+                .unwrap()
+                .contains("Customer care")
+        );
 
         // A plan, shown in CSV.
         let o = earshot(
             &r,
             d,
-            &["plan", "create", "--name", "Weekly", "--period", "week", "--rule", "low-csat=2", "--rule", "complaint"],
+            &[
+                "plan",
+                "create",
+                "--name",
+                "Weekly",
+                "--period",
+                "week",
+                "--rule",
+                "low-csat=2",
+                "--rule",
+                "complaint",
+            ],
             &[],
         )
         .await;
         ok(&o);
-        let o = earshot(&r, d, &["plan", "create", "--name", "Bad", "--rule", "psychic"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["plan", "create", "--name", "Bad", "--rule", "psychic"],
+            &[],
+        )
+        .await;
         assert_eq!(o.code, 1);
         assert!(o.stderr.contains("--rule \"psychic\""), "{}", o.stderr);
         let o = earshot(&r, d, &["plan", "list", "--format", "csv"], &[]).await;
         ok(&o);
         let lines: Vec<&str> = o.stdout.lines().collect();
         assert_eq!(lines[0], "id,name,state,version,period,min,max");
-        assert!(lines[1].contains(",Weekly,active,1,week,4,8"), "{}", o.stdout);
+        assert!(
+            lines[1].contains(",Weekly,active,1,week,4,8"),
+            "{}",
+            o.stdout
+        );
 
         // Ingest 100,000 rows with bad ones: progress, rejects with reasons,
         // and a second run adds nothing.
         let rows = 100_000;
         let bad = export(&d.join("acd.csv"), rows);
-        let o = earshot(&r, d, &["ingest", "interactions", "acd.csv", "--batch-size", "2500"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["ingest", "interactions", "acd.csv", "--batch-size", "2500"],
+            &[],
+        )
+        .await;
         ok(&o);
         assert!(o.stderr.contains("ingest interactions: ["), "{}", o.stderr);
-        assert!(o.stderr.contains(&format!("{rows}/{rows} rows (100%)")), "{}", o.stderr);
+        assert!(
+            o.stderr.contains(&format!("{rows}/{rows} rows (100%)")),
+            "{}",
+            o.stderr
+        );
         let good = rows - bad.len();
         assert!(
-            o.stdout.starts_with(&format!("{rows} rows: {good} new, 0 updated, 0 unchanged, 0 stale, {} rejected", bad.len())),
+            o.stdout.starts_with(&format!(
+                "{rows} rows: {good} new, 0 updated, 0 unchanged, 0 stale, {} rejected",
+                bad.len()
+            )),
             "{engine:?}: {}",
             o.stdout
         );
@@ -207,7 +273,10 @@ async fn the_client_against_a_running_suite() {
         let listed: Vec<(usize, String)> = lines
             .map(|l| {
                 let mut f = l.split(',');
-                (f.next().unwrap().parse().unwrap(), f.nth(1).unwrap().to_owned())
+                (
+                    f.next().unwrap().parse().unwrap(),
+                    f.nth(1).unwrap().to_owned(),
+                )
             })
             .collect();
         let mut listed_sorted = listed.clone();
@@ -215,21 +284,43 @@ async fn the_client_against_a_running_suite() {
         // A row can break several rules (the end before the start and before
         // the answer): one line each.
         listed_sorted.dedup();
-        let expected: Vec<(usize, String)> = bad.iter().map(|(l, f)| (*l, (*f).to_owned())).collect();
+        let expected: Vec<(usize, String)> =
+            bad.iter().map(|(l, f)| (*l, (*f).to_owned())).collect();
         assert_eq!(listed_sorted, expected, "{rejects}");
-        assert!(rejects.contains("\"\"fax\"\" is not voice, chat"), "{rejects}");
-        assert!(rejects.contains("arrived_time,\"\"\"yesterday morning\"\" is not a time"), "{rejects}");
+        assert!(
+            rejects.contains("\"\"fax\"\" is not voice, chat"),
+            "{rejects}"
+        );
+        assert!(
+            rejects.contains("arrived_time,\"\"\"yesterday morning\"\" is not a time"),
+            "{rejects}"
+        );
 
         // Again: the checkpoint skips everything.
         let o = earshot(&r, d, &["ingest", "interactions", "acd.csv", "-q"], &[]).await;
         ok(&o);
-        assert!(o.stdout.contains("0 new, 0 updated, 0 unchanged"), "{}", o.stdout);
-        assert!(o.stdout.contains(&format!("{rows} rows skipped")), "{}", o.stdout);
+        assert!(
+            o.stdout.contains("0 new, 0 updated, 0 unchanged"),
+            "{}",
+            o.stdout
+        );
+        assert!(
+            o.stdout.contains(&format!("{rows} rows skipped")),
+            "{}",
+            o.stdout
+        );
         // And with --restart every row goes again; nothing is added.
-        let o = earshot(&r, d, &["ingest", "interactions", "acd.csv", "-q", "--restart"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["ingest", "interactions", "acd.csv", "-q", "--restart"],
+            &[],
+        )
+        .await;
         ok(&o);
         assert!(
-            o.stdout.contains(&format!("0 new, 0 updated, {good} unchanged")),
+            o.stdout
+                .contains(&format!("0 new, 0 updated, {good} unchanged")),
             "{engine:?}: {}",
             o.stdout
         );
@@ -253,7 +344,13 @@ async fn the_client_against_a_running_suite() {
         assert!(rejects.contains("4,s3,csat"), "{rejects}");
 
         // Assignments, as JSON.
-        let o = earshot(&r, d, &["assignments", "list", "--limit", "5", "--format", "json"], &[]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["assignments", "list", "--limit", "5", "--format", "json"],
+            &[],
+        )
+        .await;
         ok(&o);
         let listed: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
         assert!(listed.as_array().unwrap().len() <= 5);
@@ -262,34 +359,89 @@ async fn the_client_against_a_running_suite() {
         report_formats(&r, d).await;
 
         // Clear one-line errors: nothing listening, a bad token.
-        let o = earshot(&r, d, &["plan", "list"], &[("EARSHOT_SAMPLING_ADDRESS", "http://127.0.0.1:1")]).await;
+        let o = earshot(
+            &r,
+            d,
+            &["plan", "list"],
+            &[("EARSHOT_SAMPLING_ADDRESS", "http://127.0.0.1:1")],
+        )
+        .await;
         assert_eq!(o.code, 1);
         assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
-        assert!(o.stderr.starts_with("earshot: cannot reach sampling at http://127.0.0.1:1"), "{}", o.stderr);
-        let o = earshot(&r, d, &["scorecard", "list"], &[("EARSHOT_TOKEN", "not-a-token")]).await;
+        assert!(
+            o.stderr
+                .starts_with("earshot: cannot reach sampling at http://127.0.0.1:1"),
+            "{}",
+            o.stderr
+        );
+        let o = earshot(
+            &r,
+            d,
+            &["scorecard", "list"],
+            &[("EARSHOT_TOKEN", "not-a-token")],
+        )
+        .await;
         assert_eq!(o.code, 1);
         assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
-        assert!(o.stderr.contains("scoring refused the token"), "{}", o.stderr);
+        assert!(
+            o.stderr.contains("scoring refused the token"),
+            "{}",
+            o.stderr
+        );
 
         r.suite.stop().await.unwrap();
     }
 }
 
 async fn report_formats(r: &Running, d: &Path) {
-    let o = earshot(r, d, &["report", "operational", "--group-by", "team", "--format", "csv"], &[]).await;
+    let o = earshot(
+        r,
+        d,
+        &[
+            "report",
+            "operational",
+            "--group-by",
+            "team",
+            "--format",
+            "csv",
+        ],
+        &[],
+    )
+    .await;
     if o.code != 0 && o.stderr.contains("does not offer this yet") {
         // Reporting not built into this tree: the error is one clear line.
         assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
         return;
     }
     ok(&o);
-    assert!(o.stdout.starts_with("group,interactions,aht,asa,"), "{}", o.stdout);
+    assert!(
+        o.stdout.starts_with("group,interactions,aht,asa,"),
+        "{}",
+        o.stdout
+    );
     let o = earshot(r, d, &["report", "quality", "--format", "json"], &[]).await;
     ok(&o);
     let _: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
-    let o = earshot(r, d, &["report", "trend", "--metric", "average_handle_time", "--granularity", "day"], &[]).await;
+    let o = earshot(
+        r,
+        d,
+        &[
+            "report",
+            "trend",
+            "--metric",
+            "average_handle_time",
+            "--granularity",
+            "day",
+        ],
+        &[],
+    )
+    .await;
     ok(&o);
-    assert!(o.stdout.starts_with("Trend of average_handle_time"), "{}", o.stdout);
+    assert!(
+        o.stdout.starts_with("Trend of average_handle_time"),
+        "{}",
+        o.stdout
+    );
     let o = earshot(r, d, &["report", "trend", "--metric", "speed"], &[]).await;
     assert_eq!(o.code, 2, "clap refuses an unknown metric: {}", o.stderr);
 }

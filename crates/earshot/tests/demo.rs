@@ -19,7 +19,10 @@ fn the_demo_writes_every_section_and_chart() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "stdout: {stdout}\nstderr: {stderr}");
     // Progress, then where the page is.
-    assert!(stderr.contains("[ 1/11] Starting the four services"), "{stderr}");
+    assert!(
+        stderr.contains("[ 1/11] Starting the four services"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Open the report: "), "{stderr}");
     assert!(stderr.contains("demo.html"), "{stderr}");
     // The tables are printed too.
@@ -72,5 +75,8 @@ fn the_demo_writes_every_section_and_chart() {
             .collect::<Vec<_>>()
             .join("\n")
     };
-    assert_eq!(strip(&stdout), strip(&String::from_utf8_lossy(&again.stdout)));
+    assert_eq!(
+        strip(&stdout),
+        strip(&String::from_utf8_lossy(&again.stdout))
+    );
 }

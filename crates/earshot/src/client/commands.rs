@@ -237,7 +237,9 @@ fn parse_channel(s: &str) -> anyhow::Result<Channel> {
     Channel::from_str_name(&format!("CHANNEL_{}", s.trim().to_ascii_uppercase()))
         .filter(|c| *c != Channel::Unspecified)
         .ok_or_else(|| {
-            anyhow::anyhow!("--channel {s:?}: expected voice, chat, email, social, messaging or video")
+            anyhow::anyhow!(
+                "--channel {s:?}: expected voice, chat, email, social, messaging or video"
+            )
         })
 }
 
@@ -426,7 +428,11 @@ pub async fn scorecard(clients: &Clients, cmd: ScorecardCommand) -> anyhow::Resu
             let card = r
                 .scorecard
                 .ok_or_else(|| anyhow::anyhow!("scoring answered without the scorecard"))?;
-            let name = card.draft.as_ref().map(|d| d.name.clone()).unwrap_or_default();
+            let name = card
+                .draft
+                .as_ref()
+                .map(|d| d.name.clone())
+                .unwrap_or_default();
             if publish {
                 let v = clients
                     .call(
@@ -442,7 +448,10 @@ pub async fn scorecard(clients: &Clients, cmd: ScorecardCommand) -> anyhow::Resu
                 let version = v.version.map(|v| v.version).unwrap_or_default();
                 println!("{}\t{name}\tpublished as version {version}", card.id);
             } else {
-                println!("{}\t{name}\tdraft (publish with `earshot scorecard publish {}`)", card.id, card.id);
+                println!(
+                    "{}\t{name}\tdraft (publish with `earshot scorecard publish {}`)",
+                    card.id, card.id
+                );
             }
         }
         ScorecardCommand::Validate {
@@ -509,7 +518,12 @@ pub async fn scorecard(clients: &Clients, cmd: ScorecardCommand) -> anyhow::Resu
         }
         ScorecardCommand::Publish { id, note } => {
             let card = clients
-                .call(k, c.get_scorecard(cpb::GetScorecardRequest { scorecard_id: id.clone() }))
+                .call(
+                    k,
+                    c.get_scorecard(cpb::GetScorecardRequest {
+                        scorecard_id: id.clone(),
+                    }),
+                )
                 .await?
                 .scorecard
                 .ok_or_else(|| anyhow::anyhow!("scoring answered without the scorecard"))?;
@@ -532,7 +546,13 @@ pub async fn scorecard(clients: &Clients, cmd: ScorecardCommand) -> anyhow::Resu
         ScorecardCommand::List { all, format } => {
             let mut t = Table::new(
                 "",
-                &["id", "name", "state", "latest_version", "unpublished_changes"],
+                &[
+                    "id",
+                    "name",
+                    "state",
+                    "latest_version",
+                    "unpublished_changes",
+                ],
             );
             let mut page_token = String::new();
             loop {
@@ -637,7 +657,8 @@ pub async fn plan(clients: &Clients, cmd: PlanCommand) -> anyhow::Result<()> {
                 ]);
             }
             for e in &p.exclusions {
-                t.notes.push(format!("excluded ({}): {}", e.reason, e.count));
+                t.notes
+                    .push(format!("excluded ({}): {}", e.reason, e.count));
             }
             print!("{}", t.render(format));
         }
@@ -645,7 +666,10 @@ pub async fn plan(clients: &Clients, cmd: PlanCommand) -> anyhow::Result<()> {
             let r = clients
                 .call(k, c.list_plans(spb::ListPlansRequest::default()))
                 .await?;
-            let mut t = Table::new("", &["id", "name", "state", "version", "period", "min", "max"]);
+            let mut t = Table::new(
+                "",
+                &["id", "name", "state", "version", "period", "min", "max"],
+            );
             for p in r.plans {
                 let target = p.target.unwrap_or_default();
                 t.push(vec![
@@ -724,7 +748,17 @@ pub async fn assignments(clients: &Clients, cmd: AssignmentsCommand) -> anyhow::
     let mut c = clients.sampling()?;
     let mut t = Table::new(
         "",
-        &["id", "interaction", "agent", "team", "channel", "reason", "state", "evaluator", "due"],
+        &[
+            "id",
+            "interaction",
+            "agent",
+            "team",
+            "channel",
+            "reason",
+            "state",
+            "evaluator",
+            "due",
+        ],
     );
     let mut page_token = String::new();
     while t.rows.len() < limit {
@@ -787,7 +821,7 @@ pub fn rfc3339(t: &prost_types::Timestamp) -> String {
 pub async fn run_report(clients: &Clients, args: &ReportArgs) -> anyhow::Result<Table> {
     let mut c = clients.reporting()?;
     let k = ServiceKind::Reporting;
-    let period = Some(args.period.clone());
+    let period = Some(args.period);
     let by = args.group_by as i32;
     Ok(match args.kind {
         ReportKind::Quality => report::quality(
@@ -867,7 +901,9 @@ pub async fn run_report(clients: &Clients, args: &ReportArgs) -> anyhow::Result<
         ReportKind::Questions => {
             let scorecard_id = match &args.scorecard {
                 Some(s) => s.clone(),
-                None => anyhow::bail!("report questions needs --scorecard <ID> (see `earshot scorecard list`)"),
+                None => anyhow::bail!(
+                    "report questions needs --scorecard <ID> (see `earshot scorecard list`)"
+                ),
             };
             report::questions(
                 &clients

@@ -108,7 +108,10 @@ impl Summary {
                 self.skipped
             ));
         }
-        s.push_str(&format!(" in {:.1}s ({rate:.0} rows/s)", elapsed.as_secs_f64()));
+        s.push_str(&format!(
+            " in {:.1}s ({rate:.0} rows/s)",
+            elapsed.as_secs_f64()
+        ));
         if let Some(f) = &self.rejects_file {
             s.push_str(&format!("; rejects in {}", f.display()));
         }
@@ -131,19 +134,28 @@ pub struct Reject {
 
 // The canonical columns and their aliases.
 const INTERACTION_COLUMNS: &[(&str, &[&str])] = &[
-    ("id", &["interaction_id", "contact_id", "call_id", "conversation_id"]),
+    (
+        "id",
+        &["interaction_id", "contact_id", "call_id", "conversation_id"],
+    ),
     ("channel", &["media_type", "media"]),
     ("direction", &[]),
     ("agent_id", &["agent", "user_id"]),
     ("team_id", &["team"]),
     ("queue_id", &["queue", "skill"]),
-    ("arrived_time", &["arrived_at", "start_time", "started_at", "start"]),
+    (
+        "arrived_time",
+        &["arrived_at", "start_time", "started_at", "start"],
+    ),
     ("answered_time", &["answered_at"]),
     ("ended_time", &["ended_at", "end_time", "end"]),
     ("wait_seconds", &["wait_duration", "queue_seconds"]),
     ("talk_seconds", &["talk_duration", "talk_time"]),
     ("hold_seconds", &["hold_duration", "hold_time"]),
-    ("acw_seconds", &["after_call_work_seconds", "wrap_up_seconds", "acw"]),
+    (
+        "acw_seconds",
+        &["after_call_work_seconds", "wrap_up_seconds", "acw"],
+    ),
     ("disposition", &["wrap_up_code", "outcome"]),
     ("customer_ref", &["customer_id", "customer"]),
     ("transferred", &[]),
@@ -157,18 +169,22 @@ const INTERACTION_COLUMNS: &[(&str, &[&str])] = &[
 
 const SURVEY_COLUMNS: &[(&str, &[&str])] = &[
     ("survey_id", &["id", "response_id"]),
-    ("interaction_id", &["contact_id", "call_id", "conversation_id"]),
+    (
+        "interaction_id",
+        &["contact_id", "call_id", "conversation_id"],
+    ),
     ("csat", &["csat_score", "satisfaction"]),
     ("nps", &["nps_score", "likelihood_to_recommend"]),
     ("comment", &["verbatim", "comments"]),
-    ("respond_time", &["responded_at", "response_time", "submitted_at"]),
+    (
+        "respond_time",
+        &["responded_at", "response_time", "submitted_at"],
+    ),
     ("survey_type", &["type"]),
 ];
 
 fn normalize(name: &str) -> String {
-    name.trim()
-        .to_ascii_lowercase()
-        .replace([' ', '-'], "_")
+    name.trim().to_ascii_lowercase().replace([' ', '-'], "_")
 }
 
 /// How a file's columns map to fields: canonical name → column index, and
@@ -196,7 +212,11 @@ fn map_header(kind: Kind, header: &[String]) -> anyhow::Result<Mapping> {
             // Keep the key as written, minus the prefix.
             let original = raw.trim();
             let at = original.find('.').map_or(0, |p| p + 1);
-            let key = if original.len() > at { &original[at..] } else { key };
+            let key = if original.len() > at {
+                &original[at..]
+            } else {
+                key
+            };
             m.attributes.push((key.to_owned(), i));
             continue;
         }
@@ -248,9 +268,12 @@ impl Row<'_> {
         if v.is_empty() {
             return Ok(None);
         }
-        parse_time(v)
-            .map(Some)
-            .ok_or_else(|| (name.to_owned(), format!("{v:?} is not a time (RFC 3339, e.g. 2026-11-02T09:15:00Z)")))
+        parse_time(v).map(Some).ok_or_else(|| {
+            (
+                name.to_owned(),
+                format!("{v:?} is not a time (RFC 3339, e.g. 2026-11-02T09:15:00Z)"),
+            )
+        })
     }
 
     fn duration(&self, name: &str) -> Result<Option<prost_types::Duration>, FieldError> {
@@ -331,25 +354,29 @@ fn parse_seconds(v: &str) -> Option<prost_types::Duration> {
 }
 
 fn parse_channel(v: &str) -> Option<Channel> {
-    Some(match v.to_ascii_lowercase().replace("channel_", "").as_str() {
-        "voice" | "call" | "phone" | "telephony" | "callback" => Channel::Voice,
-        "chat" | "webchat" | "web_chat" => Channel::Chat,
-        "email" | "mail" | "e-mail" => Channel::Email,
-        "social" => Channel::Social,
-        "messaging" | "sms" | "message" | "whatsapp" => Channel::Messaging,
-        "video" => Channel::Video,
-        _ => return None,
-    })
+    Some(
+        match v.to_ascii_lowercase().replace("channel_", "").as_str() {
+            "voice" | "call" | "phone" | "telephony" | "callback" => Channel::Voice,
+            "chat" | "webchat" | "web_chat" => Channel::Chat,
+            "email" | "mail" | "e-mail" => Channel::Email,
+            "social" => Channel::Social,
+            "messaging" | "sms" | "message" | "whatsapp" => Channel::Messaging,
+            "video" => Channel::Video,
+            _ => return None,
+        },
+    )
 }
 
 fn parse_direction(v: &str) -> Option<Direction> {
-    Some(match v.to_ascii_lowercase().replace("direction_", "").as_str() {
-        "" => Direction::Unspecified,
-        "inbound" | "in" => Direction::Inbound,
-        "outbound" | "out" => Direction::Outbound,
-        "internal" => Direction::Internal,
-        _ => return None,
-    })
+    Some(
+        match v.to_ascii_lowercase().replace("direction_", "").as_str() {
+            "" => Direction::Unspecified,
+            "inbound" | "in" => Direction::Inbound,
+            "outbound" | "out" => Direction::Outbound,
+            "internal" => Direction::Internal,
+            _ => return None,
+        },
+    )
 }
 
 fn interaction(row: &Row<'_>) -> Result<pb::Interaction, FieldError> {
@@ -433,7 +460,8 @@ fn read_input(kind: Kind, path: &Path, format: InputFormat) -> anyhow::Result<In
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
     match format {
         InputFormat::Csv => {
-            let records = csv::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            let records =
+                csv::parse(&text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
             let mut it = records.into_iter();
             let header = it
                 .next()
@@ -495,8 +523,13 @@ fn read_input(kind: Kind, path: &Path, format: InputFormat) -> anyhow::Result<In
                 }
                 rows.push((line_no, fields));
             }
-            let mapping = map_header(kind, &names)
-                .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e.to_string().replace("line 1: ", "")))?;
+            let mapping = map_header(kind, &names).map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: {}",
+                    path.display(),
+                    e.to_string().replace("line 1: ", "")
+                )
+            })?;
             Ok(Input {
                 mapping,
                 rows,
@@ -608,7 +641,11 @@ impl Progress {
         let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
         let width = 30;
         let filled = ((pct / 100.0) * width as f64).round() as usize;
-        let bar = format!("{}{}", "#".repeat(filled.min(width)), "-".repeat(width - filled.min(width)));
+        let bar = format!(
+            "{}{}",
+            "#".repeat(filled.min(width)),
+            "-".repeat(width - filled.min(width))
+        );
         let line = format!(
             "ingest {}: [{bar}] {done}/{} rows ({pct:.0}%), {rejected} rejected, {rate:.0} rows/s",
             self.what, self.total
@@ -668,12 +705,13 @@ struct Pending {
 /// Ingests `options.file` of `kind`.
 pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Result<Summary> {
     let started = Instant::now();
-    let format = options.format.unwrap_or_else(|| {
-        match options.file.extension().and_then(|e| e.to_str()) {
-            Some("jsonl" | "ndjson" | "json") => InputFormat::Jsonl,
-            _ => InputFormat::Csv,
-        }
-    });
+    let format =
+        options
+            .format
+            .unwrap_or_else(|| match options.file.extension().and_then(|e| e.to_str()) {
+                Some("jsonl" | "ndjson" | "json") => InputFormat::Jsonl,
+                _ => InputFormat::Csv,
+            });
     if !(1..=5000).contains(&options.batch_size) {
         anyhow::bail!("--batch-size must be 1 to 5000");
     }
@@ -736,7 +774,7 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
             fields,
         };
         let converted = match kind {
-            Kind::Interactions => interaction(&row).map(Item::Interaction),
+            Kind::Interactions => interaction(&row).map(|i| Item::Interaction(Box::new(i))),
             Kind::Surveys => survey(&row).map(Item::Survey),
         };
         match converted {
@@ -759,7 +797,11 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
             }
         }
         if items.len() == options.batch_size || k + 1 == input.rows.len() {
-            batches.push((std::mem::take(&mut lines), std::mem::take(&mut items), k + 1));
+            batches.push((
+                std::mem::take(&mut lines),
+                std::mem::take(&mut items),
+                k + 1,
+            ));
         }
     }
     if batches.is_empty() && skip < input.rows.len() {
@@ -779,7 +821,9 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
     match kind {
         Kind::Interactions => {
             let mut client = clients.sampling()?;
-            let (tx, rx) = tokio::sync::mpsc::channel::<pb::IngestInteractionsRequest>(options.in_flight.max(1));
+            let (tx, rx) = tokio::sync::mpsc::channel::<pb::IngestInteractionsRequest>(
+                options.in_flight.max(1),
+            );
             let mut pending: VecDeque<Pending> = VecDeque::new();
             let mut queue: VecDeque<(Vec<usize>, Vec<Item>, usize)> = batches.into();
             let call = client.ingest_interactions(tokio_stream::wrappers::ReceiverStream::new(rx));
@@ -802,7 +846,7 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
                     interactions: items
                         .into_iter()
                         .filter_map(|i| match i {
-                            Item::Interaction(x) => Some(x),
+                            Item::Interaction(x) => Some(*x),
                             Item::Survey(_) => None,
                         })
                         .collect(),
@@ -810,7 +854,9 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
             };
             let window = options.in_flight.max(1);
             while pending.len() < window {
-                let Some(req) = send_next(&mut pending, &mut queue) else { break };
+                let Some(req) = send_next(&mut pending, &mut queue) else {
+                    break;
+                };
                 if tx.send(req).await.is_err() {
                     break;
                 }
@@ -822,7 +868,11 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
                 let mut acks = clients.call(ServiceKind::Sampling, call).await?;
                 while let Some(ack) = acks.next().await {
                     let ack = ack.map_err(|s| {
-                        anyhow::anyhow!(super::describe(ServiceKind::Sampling, clients.url(ServiceKind::Sampling), &s))
+                        anyhow::anyhow!(super::describe(
+                            ServiceKind::Sampling,
+                            clients.url(ServiceKind::Sampling),
+                            &s
+                        ))
                     })?;
                     let Some(p) = pending.pop_front() else {
                         anyhow::bail!("sampling acknowledged a batch that was not sent");
@@ -914,7 +964,7 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
 }
 
 enum Item {
-    Interaction(pb::Interaction),
+    Interaction(Box<pb::Interaction>),
     Survey(pb::SurveyResponse),
 }
 
@@ -986,7 +1036,13 @@ mod tests {
 
     #[test]
     fn rows_convert_or_name_the_field() {
-        let m = mapping(&["id", "channel", "arrived_time", "talk_seconds", "transferred"]);
+        let m = mapping(&[
+            "id",
+            "channel",
+            "arrived_time",
+            "talk_seconds",
+            "transferred",
+        ]);
         let f = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
         let ok = f(&["c1", "Voice", "2026-11-02T09:00:00Z", "0:05:30", "yes"]);
         let i = interaction(&Row { m: &m, fields: &ok }).unwrap();
@@ -994,16 +1050,43 @@ mod tests {
         assert_eq!(i.talk_duration.unwrap().seconds, 330);
         assert!(i.transferred);
         let bad = f(&["c2", "fax", "2026-11-02T09:00:00Z", "1", ""]);
-        assert_eq!(interaction(&Row { m: &m, fields: &bad }).unwrap_err().0, "channel");
+        assert_eq!(
+            interaction(&Row {
+                m: &m,
+                fields: &bad
+            })
+            .unwrap_err()
+            .0,
+            "channel"
+        );
         let bad = f(&["c3", "chat", "yesterday", "1", ""]);
-        assert_eq!(interaction(&Row { m: &m, fields: &bad }).unwrap_err().0, "arrived_time");
+        assert_eq!(
+            interaction(&Row {
+                m: &m,
+                fields: &bad
+            })
+            .unwrap_err()
+            .0,
+            "arrived_time"
+        );
         let bad = f(&["c4", "chat", "2026-11-02 09:00:00", "-3", ""]);
-        assert_eq!(interaction(&Row { m: &m, fields: &bad }).unwrap_err().0, "talk_seconds");
+        assert_eq!(
+            interaction(&Row {
+                m: &m,
+                fields: &bad
+            })
+            .unwrap_err()
+            .0,
+            "talk_seconds"
+        );
     }
 
     #[test]
     fn times_and_durations() {
-        assert_eq!(parse_time("2026-11-02T09:00:00+01:00").unwrap().seconds, parse_time("2026-11-02 08:00:00").unwrap().seconds);
+        assert_eq!(
+            parse_time("2026-11-02T09:00:00+01:00").unwrap().seconds,
+            parse_time("2026-11-02 08:00:00").unwrap().seconds
+        );
         assert_eq!(parse_seconds("1:00:01").unwrap().seconds, 3601);
         assert_eq!(parse_seconds("12.5").unwrap().nanos, 500_000_000);
         assert!(parse_seconds("abc").is_none());

@@ -107,7 +107,10 @@ pub const DEFAULT_TENANT: &str = "demo";
 impl Clients {
     /// Resolves addresses and the token from flags, environment and config.
     pub fn from_config(config: &Config, args: &ConnectArgs) -> anyhow::Result<Clients> {
-        let base = args.address.clone().or_else(|| config.client.address.clone());
+        let base = args
+            .address
+            .clone()
+            .or_else(|| config.client.address.clone());
         let mut urls = BTreeMap::new();
         for kind in ServiceKind::ALL {
             let own = match kind {
@@ -169,14 +172,18 @@ impl Clients {
 
     /// A sampling client.
     pub fn sampling(&self) -> anyhow::Result<SamplingServiceClient<AuthedChannel>> {
-        Ok(SamplingServiceClient::new(self.channel(ServiceKind::Sampling)?)
-            .max_decoding_message_size(64 << 20))
+        Ok(
+            SamplingServiceClient::new(self.channel(ServiceKind::Sampling)?)
+                .max_decoding_message_size(64 << 20),
+        )
     }
 
     /// A scoring client.
     pub fn scoring(&self) -> anyhow::Result<ScoringServiceClient<AuthedChannel>> {
-        Ok(ScoringServiceClient::new(self.channel(ServiceKind::Scoring)?)
-            .max_decoding_message_size(64 << 20))
+        Ok(
+            ScoringServiceClient::new(self.channel(ServiceKind::Scoring)?)
+                .max_decoding_message_size(64 << 20),
+        )
     }
 
     /// A calibration client.
@@ -264,11 +271,21 @@ pub fn describe(kind: ServiceKind, url: &str, s: &Status) -> String {
 /// A token for `tenant` minted from the embedded secret: an admin and QA
 /// manager, for a day.
 pub fn mint_local(config: &Config, tenant: &str) -> anyhow::Result<String> {
-    mint(config, tenant, "earshot-cli", &[Role::Admin, Role::QaManager])
+    mint(
+        config,
+        tenant,
+        "earshot-cli",
+        &[Role::Admin, Role::QaManager],
+    )
 }
 
 /// A token minted from the configured HS256 secret.
-pub fn mint(config: &Config, tenant: &str, subject: &str, roles: &[Role]) -> anyhow::Result<String> {
+pub fn mint(
+    config: &Config,
+    tenant: &str,
+    subject: &str,
+    roles: &[Role],
+) -> anyhow::Result<String> {
     let issuer = match keys_from_config(config) {
         Ok((_, Some(issuer))) => issuer,
         Ok((_, None)) => anyhow::bail!(
@@ -326,8 +343,14 @@ mod tests {
 
     #[test]
     fn addresses_take_each_service_port() {
-        assert_eq!(with_port("http://10.0.0.5", 50051).unwrap(), "http://10.0.0.5:50051");
-        assert_eq!(with_port("10.0.0.5:9", 50052).unwrap(), "http://10.0.0.5:50052");
+        assert_eq!(
+            with_port("http://10.0.0.5", 50051).unwrap(),
+            "http://10.0.0.5:50051"
+        );
+        assert_eq!(
+            with_port("10.0.0.5:9", 50052).unwrap(),
+            "http://10.0.0.5:50052"
+        );
         assert_eq!(
             with_port("https://qm.example.com/", 50054).unwrap(),
             "https://qm.example.com:50054"

@@ -74,8 +74,14 @@ pub fn date(d: Option<&pb::LocalDate>) -> String {
 }
 
 fn range(r: Option<&pb::DateRange>) -> String {
-    r.map(|r| format!("{} to {}", date(r.start_date.as_ref()), date(r.end_date.as_ref())))
-        .unwrap_or_default()
+    r.map(|r| {
+        format!(
+            "{} to {}",
+            date(r.start_date.as_ref()),
+            date(r.end_date.as_ref())
+        )
+    })
+    .unwrap_or_default()
 }
 
 const SMALL: &str = "* below the minimum sample: shown, not ranked. Intervals are 95%.";
@@ -102,7 +108,14 @@ fn mmss(e: Option<&Estimate>) -> Cell {
 pub fn quality(r: &pb::RunQualityReportResponse) -> Table {
     let mut t = Table::new(
         format!("Quality, {}", range(r.date_range.as_ref())),
-        &["group", "evaluations", "mean_score", "pass_rate", "critical_failures", "rank"],
+        &[
+            "group",
+            "evaluations",
+            "mean_score",
+            "pass_rate",
+            "critical_failures",
+            "rank",
+        ],
     );
     for row in r.rows.iter().chain(r.total.iter()) {
         t.push(vec![
@@ -111,7 +124,11 @@ pub fn quality(r: &pb::RunQualityReportResponse) -> Table {
             estimate(row.mean_score.as_ref(), false),
             estimate(row.pass_rate.as_ref(), true),
             estimate(row.critical_failure_rate.as_ref(), true),
-            if row.rank > 0 { Cell::int(i64::from(row.rank)) } else { Cell::empty() },
+            if row.rank > 0 {
+                Cell::int(i64::from(row.rank))
+            } else {
+                Cell::empty()
+            },
         ]);
     }
     t.notes.push(SMALL.into());
@@ -210,7 +227,11 @@ pub fn metric_name(m: Metric) -> String {
 pub fn trend(r: &pb::RunTrendResponse) -> Table {
     let metric = Metric::try_from(r.metric).unwrap_or(Metric::Unspecified);
     let mut t = Table::new(
-        format!("Trend of {}, {}", metric_name(metric), range(r.date_range.as_ref())),
+        format!(
+            "Trend of {}, {}",
+            metric_name(metric),
+            range(r.date_range.as_ref())
+        ),
         &["group", "from", "to", "value", "partial"],
     );
     for s in &r.series {
@@ -253,7 +274,15 @@ pub fn compare(r: &pb::ComparePeriodsResponse) -> Table {
             range(r.date_range.as_ref()),
             range(r.baseline_date_range.as_ref())
         ),
-        &["group", "metric", "current", "baseline", "change", "p_value", "assessment"],
+        &[
+            "group",
+            "metric",
+            "current",
+            "baseline",
+            "change",
+            "p_value",
+            "assessment",
+        ],
     );
     for row in &r.rows {
         for mc in &row.comparisons {
@@ -278,7 +307,15 @@ pub fn compare(r: &pb::ComparePeriodsResponse) -> Table {
 pub fn questions(r: &pb::RunQuestionInsightsResponse) -> Table {
     let mut t = Table::new(
         format!("Questions by failures, {}", range(r.date_range.as_ref())),
-        &["rank", "question", "failed", "passed", "fail_rate", "share_of_failures", "vital_few"],
+        &[
+            "rank",
+            "question",
+            "failed",
+            "passed",
+            "fail_rate",
+            "share_of_failures",
+            "vital_few",
+        ],
     );
     for q in &r.questions {
         t.push(vec![
@@ -302,7 +339,14 @@ pub fn questions(r: &pb::RunQuestionInsightsResponse) -> Table {
 pub fn targets(r: &pb::RunTargetReportResponse) -> Table {
     let mut t = Table::new(
         format!("Targets, {}", range(r.date_range.as_ref())),
-        &["metric", "target", "group", "overall", "status", "periods_met"],
+        &[
+            "metric",
+            "target",
+            "group",
+            "overall",
+            "status",
+            "periods_met",
+        ],
     );
     for s in &r.summaries {
         let metric = Metric::try_from(s.metric).unwrap_or(Metric::Unspecified);
@@ -316,7 +360,11 @@ pub fn targets(r: &pb::RunTargetReportResponse) -> Table {
                 estimate(g.overall.as_ref(), is_rate(metric)),
                 Cell::text(
                     pb::TargetStatus::try_from(g.overall_status)
-                        .map(|s| s.as_str_name().trim_start_matches("TARGET_STATUS_").to_ascii_lowercase())
+                        .map(|s| {
+                            s.as_str_name()
+                                .trim_start_matches("TARGET_STATUS_")
+                                .to_ascii_lowercase()
+                        })
                         .unwrap_or_default(),
                 ),
                 Cell::num(g.share_of_periods_met * 100.0, 0),

@@ -189,7 +189,11 @@ mod tests {
     #[test]
     fn renders_three_ways() {
         let mut t = Table::new("Quality", &["team", "n", "score"]);
-        t.push(vec![Cell::text("blue, east"), Cell::int(12), Cell::num(81.26, 1)]);
+        t.push(vec![
+            Cell::text("blue, east"),
+            Cell::int(12),
+            Cell::num(81.26, 1),
+        ]);
         assert_eq!(
             t.render(Format::Csv),
             "team,n,score\n\"blue, east\",12,81.3\n"

@@ -274,7 +274,13 @@ pub fn center(seed: u64, size: Size, end_ms: i64, days: i64) -> Center {
         let day = start + d * DAY;
         // 1970-01-01 was a Thursday; Sunday is quiet.
         let weekday = (day / DAY + 3).rem_euclid(7);
-        let load = if weekday == 6 { 0.3 } else if weekday == 5 { 0.6 } else { 1.0 };
+        let load = if weekday == 6 {
+            0.3
+        } else if weekday == 5 {
+            0.6
+        } else {
+            1.0
+        };
         for a in &agents {
             let team = teams.iter().find(|t| t.id == a.team).unwrap_or(&teams[0]);
             let n = (per_day * load * rng.range(0.7, 1.3)).round() as usize;
@@ -324,7 +330,12 @@ pub fn center(seed: u64, size: Size, end_ms: i64, days: i64) -> Center {
             });
         }
         if r.chance(0.005 + 0.06 * (1.0 - q).powi(2)) {
-            const CATEGORIES: [&str; 4] = ["billing error", "long wait", "agent attitude", "unresolved issue"];
+            const CATEGORIES: [&str; 4] = [
+                "billing error",
+                "long wait",
+                "agent attitude",
+                "unresolved issue",
+            ];
             complaints.push(Complaint {
                 id: format!("fb-{}", c.id),
                 interaction: c.id.clone(),
@@ -344,7 +355,14 @@ pub fn center(seed: u64, size: Size, end_ms: i64, days: i64) -> Center {
     }
 }
 
-fn contact(rng: &mut Rng, team: &Team, a: &Agent, customer: &str, arrived: i64, n: usize) -> Contact {
+fn contact(
+    rng: &mut Rng,
+    team: &Team,
+    a: &Agent,
+    customer: &str,
+    arrived: i64,
+    n: usize,
+) -> Contact {
     let roll = rng.f64();
     let channel = if roll < team.mix[0] {
         "voice"
@@ -363,7 +381,11 @@ fn contact(rng: &mut Rng, team: &Team, a: &Agent, customer: &str, arrived: i64, 
         "voice" => (
             rng.lognormal(25.0, 0.9).min(900.0),
             rng.lognormal(330.0, 0.5).clamp(30.0, 3600.0),
-            if rng.chance(0.3) { rng.lognormal(60.0, 0.6).min(900.0) } else { 0.0 },
+            if rng.chance(0.3) {
+                rng.lognormal(60.0, 0.6).min(900.0)
+            } else {
+                0.0
+            },
             rng.lognormal(45.0, 0.5).min(600.0),
         ),
         "chat" => (
@@ -379,7 +401,8 @@ fn contact(rng: &mut Rng, team: &Team, a: &Agent, customer: &str, arrived: i64, 
             rng.lognormal(20.0, 0.5).min(600.0),
         ),
     };
-    let abandoned = direction == "inbound" && channel != "email" && rng.chance(0.02 + wait / 3000.0);
+    let abandoned =
+        direction == "inbound" && channel != "email" && rng.chance(0.02 + wait / 3000.0);
     let transferred = !abandoned && channel == "voice" && rng.chance(0.05 + 0.08 * (1.0 - quality));
     let escalated = !abandoned && rng.chance(0.02 + 0.05 * (1.0 - quality));
     let disposition = if abandoned {
@@ -395,7 +418,11 @@ fn contact(rng: &mut Rng, team: &Team, a: &Agent, customer: &str, arrived: i64, 
         id: format!("{}-{:06}", &channel[..1], n + 1),
         channel,
         direction,
-        agent: if abandoned { String::new() } else { a.id.clone() },
+        agent: if abandoned {
+            String::new()
+        } else {
+            a.id.clone()
+        },
         team: team.id,
         queue: team.queue,
         arrived,
@@ -431,7 +458,11 @@ pub fn interactions_csv(center: &Center) -> String {
     );
     for c in &center.contacts {
         let answered_ms = c.arrived + (c.wait * 1000.0) as i64;
-        let answered = if c.abandoned { String::new() } else { iso(answered_ms) };
+        let answered = if c.abandoned {
+            String::new()
+        } else {
+            iso(answered_ms)
+        };
         let _ = writeln!(
             out,
             "{},{},{},{},{},{},{},{},{},{:.0},{:.0},{:.0},{:.0},{},{},{},{},{},{}",
@@ -505,7 +536,9 @@ pub fn answers(seed: u64, contact_id: &str, who: &str, quality: f64, habit: Habi
     } else {
         "not"
     };
-    let empathy = (1.0 + 4.0 * q + 0.4 * shared.normal()).round().clamp(1.0, 5.0) as i32;
+    let empathy = (1.0 + 4.0 * q + 0.4 * shared.normal())
+        .round()
+        .clamp(1.0, 5.0) as i32;
     let a = |id: &str, v: answer::Value| Answer {
         question_id: id.into(),
         value: Some(v),
@@ -538,23 +571,38 @@ mod tests {
         assert!(a.contacts.len() > 300, "{}", a.contacts.len());
         assert!(!a.surveys.is_empty());
         assert!(a.repeats > 0);
-        assert!(a.contacts.iter().all(|c| c.arrived < end && c.arrived >= end - 28 * DAY));
+        assert!(
+            a.contacts
+                .iter()
+                .all(|c| c.arrived < end && c.arrived >= end - 28 * DAY)
+        );
     }
 
     #[test]
     fn durations_look_like_a_contact_center() {
         let c = center(1, Size::Standard, 1_767_225_600_000, 28);
-        let voice: Vec<&Contact> = c.contacts.iter().filter(|c| c.channel == "voice" && !c.abandoned).collect();
+        let voice: Vec<&Contact> = c
+            .contacts
+            .iter()
+            .filter(|c| c.channel == "voice" && !c.abandoned)
+            .collect();
         let mean = voice.iter().map(|c| c.talk + c.hold + c.acw).sum::<f64>() / voice.len() as f64;
         assert!((240.0..720.0).contains(&mean), "voice AHT {mean}");
-        let abandoned = c.contacts.iter().filter(|c| c.abandoned).count() as f64 / c.contacts.len() as f64;
+        let abandoned =
+            c.contacts.iter().filter(|c| c.abandoned).count() as f64 / c.contacts.len() as f64;
         assert!((0.005..0.15).contains(&abandoned), "{abandoned}");
     }
 
     #[test]
     fn a_harsh_evaluator_scores_lower() {
-        let harsh = Habit { bias: -0.2, noise: 0.0 };
-        let lenient = Habit { bias: 0.2, noise: 0.0 };
+        let harsh = Habit {
+            bias: -0.2,
+            noise: 0.0,
+        };
+        let lenient = Habit {
+            bias: 0.2,
+            noise: 0.0,
+        };
         let passes = |h: Habit| -> usize {
             (0..200)
                 .map(|i| answers(3, &format!("c{i}"), "x", 0.6, h))

@@ -28,7 +28,9 @@ fn inline_svg(svg: &str) -> Option<String> {
     let start = svg.find("<svg")?;
     let body = &svg[start..];
     let lower = body.to_ascii_lowercase();
-    if lower.contains("<script") || lower.contains("javascript:") || lower.contains("<foreignobject")
+    if lower.contains("<script")
+        || lower.contains("javascript:")
+        || lower.contains("<foreignobject")
     {
         return None;
     }
@@ -75,7 +77,11 @@ fn table_html(t: &Table, out: &mut String) {
     for r in &t.rows {
         out.push_str("<tr>");
         for c in r {
-            let class = if c.value.is_number() { " class=\"num\"" } else { "" };
+            let class = if c.value.is_number() {
+                " class=\"num\""
+            } else {
+                ""
+            };
             let _ = write!(out, "<td{class}>{}</td>", escape(&c.text));
         }
         out.push_str("</tr>\n");
@@ -100,7 +106,9 @@ pub fn page(sections: &[Section], seed: u64, size: Size) -> String {
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
     out.push_str("<title>Earshot demo: a month of quality monitoring</title>\n<style>");
     out.push_str(CSS);
-    out.push_str("</style>\n</head>\n<body>\n<header>\n<h1>Earshot: a month of quality monitoring</h1>\n");
+    out.push_str(
+        "</style>\n</head>\n<body>\n<header>\n<h1>Earshot: a month of quality monitoring</h1>\n",
+    );
     let _ = writeln!(
         out,
         "<p>A generated contact center (seed {seed}, {} size) run through sampling, evaluation, dispute, calibration and reporting by <code>earshot demo</code>.</p>\n</header>",
@@ -112,7 +120,12 @@ pub fn page(sections: &[Section], seed: u64, size: Size) -> String {
     }
     out.push_str("</nav>\n<main>\n");
     for s in sections {
-        let _ = writeln!(out, "<section id=\"{}\">\n<h2>{}</h2>", s.id, escape(&s.title));
+        let _ = writeln!(
+            out,
+            "<section id=\"{}\">\n<h2>{}</h2>",
+            s.id,
+            escape(&s.title)
+        );
         if !s.intro.is_empty() {
             let _ = writeln!(out, "<p>{}</p>", escape(&s.intro));
         }

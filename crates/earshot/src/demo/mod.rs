@@ -30,8 +30,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{
     self, Clients,
     commands::PlanArgs,
-    ingest,
-    report,
+    ingest, report,
     table::{Cell, Table},
 };
 
@@ -198,7 +197,9 @@ async fn run_in(base: Config, args: &DemoArgs, dir: &std::path::Path) -> anyhow:
         shown.display()
     );
     if args.keep_running {
-        eprintln!("\nThe suite keeps running (Ctrl-C stops it and deletes its data). Point a client at it:\n");
+        eprintln!(
+            "\nThe suite keeps running (Ctrl-C stops it and deletes its data). Point a client at it:\n"
+        );
         for (k, u) in &urls {
             let var = format!("EARSHOT_{}_ADDRESS", k.name().to_ascii_uppercase());
             println!("export {var}={u}");
@@ -226,9 +227,30 @@ async fn run_in(base: Config, args: &DemoArgs, dir: &std::path::Path) -> anyhow:
 
 /// The evaluators and their habits.
 const EVALUATORS: [(&str, &str, Habit); 3] = [
-    ("hana", "Hana (harsh)", Habit { bias: -0.15, noise: 0.05 }),
-    ("lars", "Lars (lenient)", Habit { bias: 0.15, noise: 0.05 }),
-    ("maya", "Maya (calibrated)", Habit { bias: 0.0, noise: 0.05 }),
+    (
+        "hana",
+        "Hana (harsh)",
+        Habit {
+            bias: -0.15,
+            noise: 0.05,
+        },
+    ),
+    (
+        "lars",
+        "Lars (lenient)",
+        Habit {
+            bias: 0.15,
+            noise: 0.05,
+        },
+    ),
+    (
+        "maya",
+        "Maya (calibrated)",
+        Habit {
+            bias: 0.0,
+            noise: 0.05,
+        },
+    ),
 ];
 
 async fn program(
@@ -357,7 +379,11 @@ async fn program(
         expected_agent_volume: per_week as i32,
         channels: Vec::new(),
         queues: Vec::new(),
-        rules: vec!["low-csat=2".into(), "complaint".into(), "repeat-contact".into()],
+        rules: vec![
+            "low-csat=2".into(),
+            "complaint".into(),
+            "repeat-contact".into(),
+        ],
         due_hours: 72,
         seed: Some(seed),
     };
@@ -388,7 +414,8 @@ async fn program(
         in_flight: 4,
         quiet: true,
     };
-    let interactions = ingest::run(acd, ingest::Kind::Interactions, &options(interactions_file)).await?;
+    let interactions =
+        ingest::run(acd, ingest::Kind::Interactions, &options(interactions_file)).await?;
     let surveys = ingest::run(acd, ingest::Kind::Surveys, &options(surveys_file)).await?;
     let mut feedback = Vec::new();
     for c in &center.complaints {
@@ -415,7 +442,10 @@ async fn program(
                 }),
             )
             .await?;
-        complaints_recorded += r.counts.map(|c| c.created + c.updated + c.unchanged).unwrap_or(0);
+        complaints_recorded += r
+            .counts
+            .map(|c| c.created + c.updated + c.unchanged)
+            .unwrap_or(0);
     }
     steps.done(&format!(
         "{} interactions stored, {} selected for evaluation, {} surveys, {} complaints{}",
@@ -455,7 +485,11 @@ async fn program(
         *by_reason
             .entry(
                 spb::SelectionReason::try_from(a.reason)
-                    .map(|r| r.as_str_name().trim_start_matches("SELECTION_REASON_").to_ascii_lowercase())
+                    .map(|r| {
+                        r.as_str_name()
+                            .trim_start_matches("SELECTION_REASON_")
+                            .to_ascii_lowercase()
+                    })
                     .unwrap_or_default(),
             )
             .or_default() += 1;
@@ -530,10 +564,20 @@ async fn program(
         let me = admin.with_token(&client::mint(config, TENANT, id, &[Role::Evaluator])?)?;
         let mine = work.remove(id).unwrap_or_default();
         evaluated.extend(
-            evaluate(&me, admin, id, habit, seed, &card.id, &quality_of_owned, mine).await?,
+            evaluate(
+                &me,
+                admin,
+                id,
+                habit,
+                seed,
+                &card.id,
+                &quality_of_owned,
+                mine,
+            )
+            .await?,
         );
     }
-    
+
     let mut eval_table = Table::new(
         "Evaluations by evaluator",
         &["evaluator", "evaluations", "mean_score", "passed"],
@@ -564,7 +608,8 @@ async fn program(
     // 7. A dispute: an agent contests one of the harsh evaluator's scores;
     // the QA manager re-scores it.
     steps.begin("An agent disputes a harsh score; the QA manager re-scores");
-    let dispute = dispute_and_rescore(admin, config, seed, &card.id, &evaluated, &quality_of).await?;
+    let dispute =
+        dispute_and_rescore(admin, config, seed, &card.id, &evaluated, &quality_of).await?;
     steps.done(&dispute.summary);
 
     // 8. Calibration.
@@ -662,10 +707,23 @@ fn local_date(ms: i64) -> rpb::LocalDate {
 fn center_table(center: &generate::Center) -> Table {
     let mut t = Table::new(
         "Teams",
-        &["team", "agents", "interactions", "voice", "chat", "email", "surveys", "complaints"],
+        &[
+            "team",
+            "agents",
+            "interactions",
+            "voice",
+            "chat",
+            "email",
+            "surveys",
+            "complaints",
+        ],
     );
     for team in &center.teams {
-        let mine: Vec<&generate::Contact> = center.contacts.iter().filter(|c| c.team == team.id).collect();
+        let mine: Vec<&generate::Contact> = center
+            .contacts
+            .iter()
+            .filter(|c| c.team == team.id)
+            .collect();
         let ids: std::collections::BTreeSet<&str> = mine.iter().map(|c| c.id.as_str()).collect();
         let count = |ch: &str| mine.iter().filter(|c| c.channel == ch).count() as i64;
         t.push(vec![
@@ -675,8 +733,20 @@ fn center_table(center: &generate::Center) -> Table {
             Cell::int(count("voice")),
             Cell::int(count("chat")),
             Cell::int(count("email")),
-            Cell::int(center.surveys.iter().filter(|s| ids.contains(s.interaction.as_str())).count() as i64),
-            Cell::int(center.complaints.iter().filter(|s| ids.contains(s.interaction.as_str())).count() as i64),
+            Cell::int(
+                center
+                    .surveys
+                    .iter()
+                    .filter(|s| ids.contains(s.interaction.as_str()))
+                    .count() as i64,
+            ),
+            Cell::int(
+                center
+                    .complaints
+                    .iter()
+                    .filter(|s| ids.contains(s.interaction.as_str()))
+                    .count() as i64,
+            ),
         ]);
     }
     t
@@ -813,12 +883,27 @@ async fn dispute_and_rescore(
     // The harsh evaluator's score furthest below a fair reading of the same
     // interaction: the one its agent disputes.
     let fair = |e: &Evaluated| {
-        let quality = quality_of.get(e.interaction_id.as_str()).copied().unwrap_or(0.7);
-        generate::answers(seed, &e.interaction_id, "qa", quality, Habit { bias: 0.0, noise: 0.0 })
+        let quality = quality_of
+            .get(e.interaction_id.as_str())
+            .copied()
+            .unwrap_or(0.7);
+        generate::answers(
+            seed,
+            &e.interaction_id,
+            "qa",
+            quality,
+            Habit {
+                bias: 0.0,
+                noise: 0.0,
+            },
+        )
     };
     let mut scoring = admin.scoring()?;
     let mut best: Option<(f64, &Evaluated)> = None;
-    for e in evaluated.iter().filter(|e| e.evaluator == "hana" && !e.agent_id.is_empty()) {
+    for e in evaluated
+        .iter()
+        .filter(|e| e.evaluator == "hana" && !e.agent_id.is_empty())
+    {
         let fair_score = admin
             .call(
                 ServiceKind::Scoring,
@@ -851,15 +936,17 @@ async fn dispute_and_rescore(
     let disputed = agent
         .call(
             ServiceKind::Scoring,
-            agent.scoring()?.dispute_evaluation(cpb::DisputeEvaluationRequest {
-                evaluation_id: e.evaluation_id.clone(),
-                etag: e.etag.clone(),
-                reason: "I resolved the issue and showed empathy throughout".into(),
-                questions: vec![cpb::DisputedQuestion {
-                    question_id: "empathy".into(),
-                    reason: "The customer thanked me twice".into(),
-                }],
-            }),
+            agent
+                .scoring()?
+                .dispute_evaluation(cpb::DisputeEvaluationRequest {
+                    evaluation_id: e.evaluation_id.clone(),
+                    etag: e.etag.clone(),
+                    reason: "I resolved the issue and showed empathy throughout".into(),
+                    questions: vec![cpb::DisputedQuestion {
+                        question_id: "empathy".into(),
+                        reason: "The customer thanked me twice".into(),
+                    }],
+                }),
         )
         .await?
         .evaluation
@@ -867,15 +954,19 @@ async fn dispute_and_rescore(
     let resolved = admin
         .call(
             ServiceKind::Scoring,
-            admin.scoring()?.resolve_dispute(cpb::ResolveDisputeRequest {
-                evaluation_id: e.evaluation_id.clone(),
-                etag: disputed.etag.clone(),
-                outcome: Some(cpb::resolve_dispute_request::Outcome::Rescore(cpb::Rescore {
-                    answers: fair(e),
-                    overall_comment: "Re-scored after listening again".into(),
-                    comment: "The evaluator's reading was too strict".into(),
-                })),
-            }),
+            admin
+                .scoring()?
+                .resolve_dispute(cpb::ResolveDisputeRequest {
+                    evaluation_id: e.evaluation_id.clone(),
+                    etag: disputed.etag.clone(),
+                    outcome: Some(cpb::resolve_dispute_request::Outcome::Rescore(
+                        cpb::Rescore {
+                            answers: fair(e),
+                            overall_comment: "Re-scored after listening again".into(),
+                            comment: "The evaluator's reading was too strict".into(),
+                        },
+                    )),
+                }),
         )
         .await?
         .evaluation
@@ -883,7 +974,13 @@ async fn dispute_and_rescore(
     let after = resolved.result.map(|r| r.total_score).unwrap_or_default();
     let mut t = Table::new(
         "The disputed evaluation",
-        &["evaluation", "agent", "interaction", "revision_1", "revision_2"],
+        &[
+            "evaluation",
+            "agent",
+            "interaction",
+            "revision_1",
+            "revision_2",
+        ],
     );
     t.push(vec![
         Cell::text(e.evaluation_id.clone()),
@@ -923,7 +1020,8 @@ async fn calibrate(
     version: i32,
 ) -> anyhow::Result<CalibrationOutcome> {
     let mut rng = generate::Rng::keyed(seed, "calibration");
-    let handled: Vec<&generate::Contact> = center.contacts.iter().filter(|c| !c.abandoned).collect();
+    let handled: Vec<&generate::Contact> =
+        center.contacts.iter().filter(|c| !c.abandoned).collect();
     let mut chosen: Vec<&generate::Contact> = Vec::new();
     while chosen.len() < 10.min(handled.len()) {
         let c = handled[rng.index(handled.len())];
@@ -942,7 +1040,10 @@ async fn calibrate(
                 scorecard_id: card_id.into(),
                 scorecard_version: version,
                 mode: kpb::SessionMode::Blind as i32,
-                participant_ids: EVALUATORS.iter().map(|(id, _, _)| (*id).to_owned()).collect(),
+                participant_ids: EVALUATORS
+                    .iter()
+                    .map(|(id, _, _)| (*id).to_owned())
+                    .collect(),
                 interactions: Some(kpb::create_session_request::Interactions::Chosen(
                     kpb::InteractionList {
                         interaction_ids: chosen.iter().map(|c| c.id.clone()).collect(),
@@ -994,20 +1095,44 @@ async fn calibrate(
         .unwrap_or_default();
     let rel = results.reliability.clone().unwrap_or_default();
     let mut group = Table::new("Agreement of the group", &["statistic", "value"]);
-    group.push(vec![Cell::text("Krippendorff's alpha, total score"), statistic(rel.total_alpha.as_ref())]);
-    group.push(vec![Cell::text("Krippendorff's alpha, answers"), statistic(rel.answers_alpha.as_ref())]);
-    group.push(vec![Cell::text("Fleiss' kappa, answers"), statistic(rel.answers_fleiss_kappa.as_ref())]);
-    group.push(vec![Cell::text("Gwet's AC1, answers"), statistic(rel.answers_gwet_ac1.as_ref())]);
-    group.push(vec![Cell::text("Percent agreement, answers"), statistic(rel.answers_percent_agreement.as_ref())]);
+    group.push(vec![
+        Cell::text("Krippendorff's alpha, total score"),
+        statistic(rel.total_alpha.as_ref()),
+    ]);
+    group.push(vec![
+        Cell::text("Krippendorff's alpha, answers"),
+        statistic(rel.answers_alpha.as_ref()),
+    ]);
+    group.push(vec![
+        Cell::text("Fleiss' kappa, answers"),
+        statistic(rel.answers_fleiss_kappa.as_ref()),
+    ]);
+    group.push(vec![
+        Cell::text("Gwet's AC1, answers"),
+        statistic(rel.answers_gwet_ac1.as_ref()),
+    ]);
+    group.push(vec![
+        Cell::text("Percent agreement, answers"),
+        statistic(rel.answers_percent_agreement.as_ref()),
+    ]);
     for icc in &rel.total_icc {
         // ICC(2,1): two-way random, one rater — the usual figure.
         if icc.kind == kpb::StatisticKind::Icc21 as i32 {
-            group.push(vec![Cell::text("ICC(2,1), total score"), statistic(Some(icc))]);
+            group.push(vec![
+                Cell::text("ICC(2,1), total score"),
+                statistic(Some(icc)),
+            ]);
         }
     }
     let mut people = Table::new(
         "Each evaluator against the group",
-        &["evaluator", "mean_deviation", "within_tolerance", "question_agreement", "leniency"],
+        &[
+            "evaluator",
+            "mean_deviation",
+            "within_tolerance",
+            "question_agreement",
+            "leniency",
+        ],
     );
     for p in &results.participants {
         people.push(vec![
@@ -1017,7 +1142,11 @@ async fn calibrate(
             report::estimate(p.question_agreement_rate.as_ref(), true),
             Cell::text(
                 kpb::Leniency::try_from(p.leniency)
-                    .map(|l| l.as_str_name().trim_start_matches("LENIENCY_").to_ascii_lowercase())
+                    .map(|l| {
+                        l.as_str_name()
+                            .trim_start_matches("LENIENCY_")
+                            .to_ascii_lowercase()
+                    })
                     .unwrap_or_default(),
             ),
         ]);
@@ -1072,7 +1201,9 @@ async fn wait_for_reporting(admin: &Clients) -> Result<String, String> {
                     ));
                 }
                 if Instant::now() > deadline {
-                    return Err(format!("still {behind} events behind; reports may be incomplete"));
+                    return Err(format!(
+                        "still {behind} events behind; reports may be incomplete"
+                    ));
                 }
             }
             Err(e) if client::is_unimplemented(&e) => {
@@ -1176,7 +1307,7 @@ async fn quality_section(admin: &Clients, c: &mut Reporting, period: &rpb::Perio
             .call(
                 K,
                 c.run_quality_report(rpb::RunQualityReportRequest {
-                    period: Some(period.clone()),
+                    period: Some(*period),
                     group_by: by as i32,
                     page_size: 500,
                     ..Default::default()
@@ -1193,7 +1324,7 @@ async fn quality_section(admin: &Clients, c: &mut Reporting, period: &rpb::Perio
             c.render_chart(rpb::RenderChartRequest {
                 chart: Some(rpb::render_chart_request::Chart::Distribution(
                     rpb::DistributionChart {
-                        period: Some(period.clone()),
+                        period: Some(*period),
                         filter: None,
                     },
                 )),
@@ -1213,7 +1344,7 @@ async fn operational_section(admin: &Clients, c: &mut Reporting, period: &rpb::P
             .call(
                 K,
                 c.run_operational_report(rpb::RunOperationalReportRequest {
-                    period: Some(period.clone()),
+                    period: Some(*period),
                     group_by: by as i32,
                     page_size: 500,
                     ..Default::default()
@@ -1232,7 +1363,7 @@ async fn customer_section(admin: &Clients, c: &mut Reporting, period: &rpb::Peri
         .call(
             K,
             c.run_customer_report(rpb::RunCustomerReportRequest {
-                period: Some(period.clone()),
+                period: Some(*period),
                 group_by: Dimension::Team as i32,
                 page_size: 500,
                 ..Default::default()
@@ -1250,12 +1381,15 @@ async fn trend_section(admin: &Clients, c: &mut Reporting, period: &rpb::Period)
     for (metric, title) in [
         (Metric::QualityScore, "Quality score by week"),
         (Metric::Csat, "CSAT by week"),
-        (Metric::AverageHandleTime, "Average handle time by week (seconds)"),
+        (
+            Metric::AverageHandleTime,
+            "Average handle time by week (seconds)",
+        ),
     ] {
         let trend = rpb::RunTrendRequest {
             metric: metric as i32,
             granularity: Granularity::Week as i32,
-            period: Some(period.clone()),
+            period: Some(*period),
             group_by: Dimension::Center as i32,
             ..Default::default()
         };
@@ -1321,7 +1455,7 @@ async fn questions_section(
             K,
             c.run_question_insights(rpb::RunQuestionInsightsRequest {
                 scorecard_id: card_id.into(),
-                period: Some(period.clone()),
+                period: Some(*period),
                 page_size: 100,
                 ..Default::default()
             }),
@@ -1331,7 +1465,9 @@ async fn questions_section(
 }
 
 fn dim_name(d: Dimension) -> String {
-    d.as_str_name().trim_start_matches("DIMENSION_").to_ascii_lowercase()
+    d.as_str_name()
+        .trim_start_matches("DIMENSION_")
+        .to_ascii_lowercase()
 }
 
 /// The section ids the page always has, in order.
