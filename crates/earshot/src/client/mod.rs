@@ -305,10 +305,10 @@ pub fn mint(
 }
 
 fn with_port(base: &str, port: u16) -> anyhow::Result<String> {
-    let base = base.trim().trim_end_matches('/');
+    let base = base.trim();
     let (scheme, rest) = match base.split_once("://") {
-        Some((s, r)) => (s, r),
-        None => ("http", base),
+        Some((s, r)) => (s, r.trim_end_matches('/')),
+        None => ("http", base.trim_end_matches('/')),
     };
     if scheme != "http" && scheme != "https" {
         anyhow::bail!("--address {base:?}: the scheme must be http or https");
@@ -325,7 +325,7 @@ fn with_port(base: &str, port: u16) -> anyhow::Result<String> {
         }
         _ => rest,
     };
-    if host.is_empty() || host.contains('/') {
+    if host.is_empty() || host.contains('/') || (host.contains(':') && !host.ends_with(']')) {
         anyhow::bail!("--address {base:?}: expected scheme and host, e.g. http://10.0.0.5");
     }
     Ok(format!("{scheme}://{host}:{port}"))
