@@ -796,7 +796,7 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
                 summary.rejected += 1;
             }
         }
-        if items.len() == options.batch_size || k + 1 == input.rows.len() {
+        if items.len() == options.batch_size || (k + 1 == input.rows.len() && !items.is_empty()) {
             batches.push((
                 std::mem::take(&mut lines),
                 std::mem::take(&mut items),
@@ -804,17 +804,6 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
             ));
         }
     }
-    if batches.is_empty() && skip < input.rows.len() {
-        // Every remaining row was rejected by the client.
-        write_checkpoint(
-            &checkpoint_path,
-            &Checkpoint {
-                fingerprint: fp.clone(),
-                rows_done: input.rows.len(),
-            },
-        )?;
-    }
-
     let done_base = skip;
     let mut done = done_base;
     progress.update(done, summary.rejected, false);
@@ -955,6 +944,15 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
             }
         }
     }
+    // Every row is acknowledged or rejected by now (the last rows may all
+    // have been the client's rejects, in no batch).
+    write_checkpoint(
+        &checkpoint_path,
+        &Checkpoint {
+            fingerprint: fp.clone(),
+            rows_done: input.rows.len(),
+        },
+    )?;
     progress.update(done.max(input.rows.len()), summary.rejected, true);
     if rejects.file.is_some() || (skip > 0 && rejects.path.exists()) {
         summary.rejects_file = Some(rejects.path.clone());
