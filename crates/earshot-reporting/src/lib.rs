@@ -76,6 +76,7 @@ pub mod rollup;
 pub mod settings;
 pub mod significance;
 pub mod stats;
+pub mod store;
 pub mod targets;
 pub mod trend;
 pub mod validation;
