@@ -305,6 +305,19 @@ impl Follower {
         )
         .await
         .map_err(|s| format!("{:?}: {}", s.code(), s.message()))?;
+        // Sources send nothing while there is nothing to send: connected
+        // with the cursor at the last head seen means caught up until a
+        // batch says otherwise (any backlog arrives at once).
+        export(self.source, &cursor, cursor.head);
+        self.feeds.update(self.source, |l| {
+            l.head = l.head.max(cursor.head);
+            l.last_error.clear();
+            l.state = if cursor.seq >= l.head {
+                FeedState::Following
+            } else {
+                FeedState::CatchingUp
+            };
+        });
         let mut progressed = false;
         loop {
             let next = tokio::select! {
