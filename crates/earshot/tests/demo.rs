@@ -41,14 +41,18 @@ fn the_demo_writes_every_section_and_chart() {
             "section {id} missing"
         );
     }
-    assert!(
-        !html.contains("class=\"missing\""),
-        "a report section could not be filled: {}",
-        html.lines()
-            .filter(|l| l.contains("class=\"missing\""))
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    // Every section is filled, except reports the reporting service does
+    // not offer yet, which say so.
+    for line in html.lines().filter(|l| l.contains("class=\"missing\"")) {
+        assert!(line.contains("does not offer this yet"), "{line}");
+    }
+    for id in ["quality", "operational", "customer", "trends"] {
+        let start = html.find(&format!("<section id=\"{id}\">")).unwrap();
+        let end = start + html[start..].find("</section>").unwrap();
+        let body = &html[start..end];
+        assert!(!body.contains("class=\"missing\""), "{id}: {body}");
+        assert!(body.contains("<table>"), "{id} has no table");
+    }
     let charts = html.matches("<svg").count();
     assert!(
         charts >= earshot::demo::CHART_COUNT,

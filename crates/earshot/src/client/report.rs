@@ -61,6 +61,9 @@ pub fn estimate(e: Option<&Estimate>, percent: bool) -> Cell {
 fn group(g: Option<&pb::Group>) -> Cell {
     match g {
         Some(g) if !g.display_name.is_empty() => Cell::text(g.display_name.clone()),
+        Some(g) if g.dimension == Dimension::Channel as i32 => {
+            Cell::text(g.id.trim_start_matches("CHANNEL_").to_ascii_lowercase())
+        }
         Some(g) if !g.id.is_empty() => Cell::text(g.id.clone()),
         Some(g) if g.dimension == Dimension::Center as i32 => Cell::text("center"),
         _ => Cell::text("(all)"),
@@ -93,13 +96,13 @@ fn mmss(e: Option<&Estimate>) -> Cell {
         return estimate(Some(e), false);
     }
     let s = e.value.max(0.0).round() as i64;
+    let flag = if e.insufficient_sample { "*" } else { "" };
     Cell {
-        text: format!(
-            "{}:{:02}{}",
-            s / 60,
-            s % 60,
-            if e.insufficient_sample { "*" } else { "" }
-        ),
+        text: if s >= 3600 {
+            format!("{}:{:02}:{:02}{flag}", s / 3600, s / 60 % 60, s % 60)
+        } else {
+            format!("{}:{:02}{flag}", s / 60, s % 60)
+        },
         value: estimate(Some(e), false).value,
     }
 }
@@ -164,7 +167,9 @@ pub fn operational(r: &pb::RunOperationalReportResponse) -> Table {
             estimate(row.monitoring_coverage.as_ref(), true),
         ]);
     }
-    t.notes.push(format!("AHT and ASA in m:ss. {SMALL}"));
+    t.notes.push(format!(
+        "AHT and ASA in m:ss (h:mm:ss from an hour). {SMALL}"
+    ));
     t
 }
 
@@ -244,7 +249,11 @@ pub fn trend(r: &pb::RunTrendResponse) -> Table {
                 Cell::flag(p.partial),
             ]);
         }
-        if let Some(c) = &s.last_change {
+        if let Some(c) = s
+            .last_change
+            .as_ref()
+            .filter(|c| !assessment(c.assessment).is_empty())
+        {
             t.notes.push(format!(
                 "{}: last bucket {} by {:+.2} (p = {:.3})",
                 group(s.group.as_ref()).text,
