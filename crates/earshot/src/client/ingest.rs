@@ -1080,6 +1080,28 @@ mod tests {
     }
 
     #[test]
+    fn checkpoints_round_trip_and_belong_to_one_file() {
+        let dir = std::env::temp_dir().join(format!("earshot-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.csv");
+        std::fs::write(&file, "id\n1\n").unwrap();
+        let path = sibling(&file, ".checkpoint");
+        assert!(path.ends_with("a.csv.checkpoint"));
+        let c = Checkpoint {
+            fingerprint: fingerprint(&file).unwrap(),
+            rows_done: 1,
+        };
+        write_checkpoint(&path, &c).unwrap();
+        assert_eq!(read_checkpoint(&path), Some(c));
+        std::fs::write(&file, "id\n1\n2\n").unwrap();
+        assert_ne!(
+            read_checkpoint(&path).unwrap().fingerprint,
+            fingerprint(&file).unwrap()
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn times_and_durations() {
         assert_eq!(
             parse_time("2026-11-02T09:00:00+01:00").unwrap().seconds,

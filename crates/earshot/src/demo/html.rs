@@ -22,9 +22,10 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-/// An SVG document made fit to inline: no XML declaration or doctype, and
-/// nothing that runs.
-fn inline_svg(svg: &str) -> Option<String> {
+/// An SVG document made fit to inline as the `n`th chart of the page: no
+/// XML declaration or doctype, nothing that runs, and its element ids
+/// prefixed so that several charts' ids do not collide.
+fn inline_svg(svg: &str, n: usize) -> Option<String> {
     let start = svg.find("<svg")?;
     let body = &svg[start..];
     let lower = body.to_ascii_lowercase();
@@ -34,7 +35,38 @@ fn inline_svg(svg: &str) -> Option<String> {
     {
         return None;
     }
-    Some(body.to_owned())
+    let mut ids = Vec::new();
+    let mut rest = body;
+    while let Some(at) = rest.find(" id=\"") {
+        rest = &rest[at + 5..];
+        if let Some(end) = rest.find('"') {
+            ids.push(rest[..end].to_owned());
+        }
+    }
+    let mut out = body.to_owned();
+    for id in ids.iter().filter(|i| !i.is_empty()) {
+        out = rename(&out, id, &format!("chart{n}-{id}"));
+    }
+    Some(out)
+}
+
+/// Replaces `id` where it stands as a whole token in an attribute value:
+/// `id="x"`, `href="#x"`, `url(#x)`, `aria-labelledby="x y"`.
+fn rename(s: &str, id: &str, to: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 16);
+    let mut i = 0;
+    while let Some(at) = s[i..].find(id) {
+        let at = i + at;
+        let before = s[..at].chars().next_back();
+        let after = s[at + id.len()..].chars().next();
+        let whole =
+            matches!(before, Some('"' | '#' | ' ')) && matches!(after, Some('"' | ' ' | ')'));
+        out.push_str(&s[i..at]);
+        out.push_str(if whole { to } else { id });
+        i = at + id.len();
+    }
+    out.push_str(&s[i..]);
+    out
 }
 
 const CSS: &str = r#"
@@ -119,6 +151,7 @@ pub fn page(sections: &[Section], seed: u64, size: Size) -> String {
         let _ = write!(out, "<a href=\"#{}\">{}</a>", s.id, escape(&s.title));
     }
     out.push_str("</nav>\n<main>\n");
+    let mut charts = 0;
     for s in sections {
         let _ = writeln!(
             out,
@@ -138,7 +171,8 @@ pub fn page(sections: &[Section], seed: u64, size: Size) -> String {
         if !s.charts.is_empty() {
             out.push_str("<div class=\"charts\">\n");
             for svg in &s.charts {
-                if let Some(svg) = inline_svg(svg) {
+                charts += 1;
+                if let Some(svg) = inline_svg(svg, charts) {
                     let _ = writeln!(out, "<figure class=\"chart\">{svg}</figure>");
                 }
             }
@@ -177,5 +211,10 @@ mod tests {
         assert_eq!(html.matches("<svg").count(), 1);
         assert!(!html.contains("<?xml"));
         assert!(!html.contains("<script"));
+        let svg = "<svg aria-labelledby=\"t d\"><title id=\"t\">T</title><desc id=\"d\">at</desc><path fill=\"url(#t)\"/></svg>";
+        assert_eq!(
+            inline_svg(svg, 2).unwrap(),
+            "<svg aria-labelledby=\"chart2-t chart2-d\"><title id=\"chart2-t\">T</title><desc id=\"chart2-d\">at</desc><path fill=\"url(#chart2-t)\"/></svg>"
+        );
     }
 }
