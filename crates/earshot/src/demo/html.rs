@@ -186,6 +186,7 @@ pub fn page(sections: &[Section], seed: u64, size: Size) -> String {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::client::table::Cell;
 
