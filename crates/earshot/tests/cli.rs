@@ -414,8 +414,10 @@ async fn report_formats(r: &Running, d: &Path) {
         return;
     }
     ok(&o);
+    // Estimates spread over value, interval and sample size columns.
     assert!(
-        o.stdout.starts_with("group,interactions,aht,asa,"),
+        o.stdout
+            .starts_with("group,interactions,aht,aht_ci_low,aht_ci_high,aht_n,asa,"),
         "{}",
         o.stdout
     );

@@ -101,14 +101,7 @@ impl Table {
     pub fn render(&self, format: Format) -> String {
         match format {
             Format::Table => self.text(),
-            Format::Csv => {
-                let mut out = super::csv::line(&self.columns);
-                for r in &self.rows {
-                    let texts: Vec<&str> = r.iter().map(|c| c.text.as_str()).collect();
-                    out.push_str(&super::csv::line(&texts));
-                }
-                out
-            }
+            Format::Csv => self.csv(),
             Format::Json => {
                 let rows: Vec<Value> = self.rows.iter().map(|r| self.object(r)).collect();
                 let mut s = serde_json::to_string_pretty(&rows).unwrap_or_default();
@@ -116,6 +109,59 @@ impl Table {
                 s
             }
         }
+    }
+
+    /// CSV for spreadsheets: an estimate column becomes four (value, the
+    /// interval's bounds, the sample size), other cells stay as shown.
+    fn csv(&self) -> String {
+        let is_estimate = |v: &Value| v.get("sample_size").is_some() && v.get("ci_low").is_some();
+        let expanded: Vec<bool> = (0..self.columns.len())
+            .map(|i| {
+                self.rows
+                    .iter()
+                    .any(|r| r.get(i).is_some_and(|c| is_estimate(&c.value)))
+            })
+            .collect();
+        let mut header = Vec::new();
+        for (c, e) in self.columns.iter().zip(&expanded) {
+            header.push(c.clone());
+            if *e {
+                header.extend([
+                    format!("{c}_ci_low"),
+                    format!("{c}_ci_high"),
+                    format!("{c}_n"),
+                ]);
+            }
+        }
+        let mut out = super::csv::line(&header);
+        for r in &self.rows {
+            let mut fields = Vec::new();
+            for (c, e) in r.iter().zip(&expanded) {
+                if !*e {
+                    fields.push(c.text.clone());
+                    continue;
+                }
+                let num = |k: &str| {
+                    c.value
+                        .get(k)
+                        .and_then(Value::as_f64)
+                        .map(|x| format!("{x}"))
+                        .unwrap_or_default()
+                };
+                if is_estimate(&c.value) {
+                    fields.extend([
+                        num("value"),
+                        num("ci_low"),
+                        num("ci_high"),
+                        num("sample_size"),
+                    ]);
+                } else {
+                    fields.extend([String::new(), String::new(), String::new(), String::new()]);
+                }
+            }
+            out.push_str(&super::csv::line(&fields));
+        }
+        out
     }
 
     /// One row as a JSON object.
@@ -197,6 +243,19 @@ mod tests {
         assert_eq!(
             t.render(Format::Csv),
             "team,n,score\n\"blue, east\",12,81.3\n"
+        );
+        let mut e = Table::new("", &["team", "csat"]);
+        e.push(vec![
+            Cell::text("blue"),
+            Cell {
+                text: "80.0%".into(),
+                value: json!({"value": 0.8, "ci_low": 0.7, "ci_high": 0.9, "sample_size": 40}),
+            },
+        ]);
+        e.push(vec![Cell::text("red"), Cell::empty()]);
+        assert_eq!(
+            e.render(Format::Csv),
+            "team,csat,csat_ci_low,csat_ci_high,csat_n\nblue,0.8,0.7,0.9,40\nred,,,,\n"
         );
         let json: Value = serde_json::from_str(&t.render(Format::Json)).unwrap();
         assert_eq!(json[0]["score"], json!(81.26));
