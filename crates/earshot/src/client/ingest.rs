@@ -93,7 +93,7 @@ pub struct Summary {
 impl Summary {
     /// One line for people.
     pub fn line(&self, elapsed: Duration) -> String {
-        let sent = self.rows - self.skipped;
+        let sent = self.rows.saturating_sub(self.skipped);
         let rate = sent as f64 / elapsed.as_secs_f64().max(1e-3);
         let mut s = format!(
             "{} rows: {} new, {} updated, {} unchanged, {} stale, {} rejected",
@@ -108,10 +108,12 @@ impl Summary {
                 self.skipped
             ));
         }
-        s.push_str(&format!(
-            " in {:.1}s ({rate:.0} rows/s)",
-            elapsed.as_secs_f64()
-        ));
+        if sent > 0 {
+            s.push_str(&format!(
+                " in {:.1}s ({rate:.0} rows/s)",
+                elapsed.as_secs_f64()
+            ));
+        }
         if let Some(f) = &self.rejects_file {
             s.push_str(&format!("; rejects in {}", f.display()));
         }
@@ -605,10 +607,11 @@ struct Progress {
     tty: bool,
     quiet: bool,
     what: &'static str,
+    base: usize,
 }
 
 impl Progress {
-    fn new(total: usize, quiet: bool, what: &'static str) -> Progress {
+    fn new(total: usize, base: usize, quiet: bool, what: &'static str) -> Progress {
         let now = Instant::now();
         Progress {
             total,
@@ -617,6 +620,7 @@ impl Progress {
             tty: std::io::stderr().is_terminal(),
             quiet,
             what,
+            base,
         }
     }
 
@@ -638,7 +642,9 @@ impl Progress {
         } else {
             done as f64 * 100.0 / self.total as f64
         };
-        let rate = done as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
+        // The rate of this run: rows skipped from a checkpoint took no time.
+        let rate =
+            done.saturating_sub(self.base) as f64 / self.start.elapsed().as_secs_f64().max(1e-3);
         let width = 30;
         let filled = ((pct / 100.0) * width as f64).round() as usize;
         let bar = format!(
@@ -756,6 +762,7 @@ pub async fn run(clients: &Clients, kind: Kind, options: &Options) -> anyhow::Re
     }
     let mut progress = Progress::new(
         input.rows.len(),
+        skip,
         options.quiet,
         match kind {
             Kind::Interactions => "interactions",
