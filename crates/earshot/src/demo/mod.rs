@@ -127,8 +127,9 @@ async fn run_in(base: Config, args: &DemoArgs, dir: &std::path::Path) -> anyhow:
         step_started: Instant::now(),
     };
     eprintln!(
-        "Earshot demo: a month in a generated contact center (seed {}, {:?} size).",
-        args.seed, args.size
+        "Earshot demo: a month in a generated contact center (seed {}, {} size).",
+        args.seed,
+        format!("{:?}", args.size).to_ascii_lowercase()
     );
 
     // 1. The suite, on a throw-away SQLite directory and free ports.
