@@ -1197,7 +1197,7 @@ async fn analyses(
                 pb::Metric::QualityScore as i32,
                 pb::Metric::AverageHandleTime as i32,
             ],
-            period: Some(p.clone()),
+            period: Some(*p),
             baseline: pb::BaselineKind::SamePeriodLastYear as i32,
             group_by: pb::Dimension::Agent as i32,
             ..Default::default()
@@ -1207,12 +1207,10 @@ async fn analyses(
         .into_inner();
     for row in &cmp.rows {
         let id = gid(&row.group);
-        let c = |i: usize| row.comparisons[i].comparison.clone().unwrap();
+        let c = |i: usize| row.comparisons[i].comparison.unwrap();
         assert_eq!(
             c(0).current,
-            qrow(&id)
-                .and_then(|r| r.mean_score)
-                .or(c(0).current.clone())
+            qrow(&id).and_then(|r| r.mean_score).or(c(0).current)
         );
         assert_eq!(c(1).current, orow(&id).unwrap().average_handle_time);
         assert!(c(1).baseline.unwrap().no_data);
@@ -1221,7 +1219,7 @@ async fn analyses(
     let dup = admin
         .compare_periods(pb::ComparePeriodsRequest {
             metrics: vec![pb::Metric::Csat as i32, pb::Metric::Csat as i32],
-            period: Some(p.clone()),
+            period: Some(*p),
             group_by: pb::Dimension::Agent as i32,
             ..Default::default()
         })
@@ -1234,7 +1232,7 @@ async fn analyses(
     let ins = admin
         .run_question_insights(pb::RunQuestionInsightsRequest {
             scorecard_id: card.into(),
-            period: Some(p.clone()),
+            period: Some(*p),
             ..Default::default()
         })
         .await
@@ -1258,7 +1256,7 @@ async fn analyses(
     // Targets: each agent's overall quality figure is the report's.
     let t = admin
         .run_target_report(pb::RunTargetReportRequest {
-            period: Some(p.clone()),
+            period: Some(*p),
             granularity: common::Granularity::Day as i32,
             group_by: pb::Dimension::Agent as i32,
             metrics: vec![pb::Metric::QualityScore as i32],
@@ -1277,7 +1275,7 @@ async fn analyses(
     }
     let untargeted = admin
         .run_target_report(pb::RunTargetReportRequest {
-            period: Some(p.clone()),
+            period: Some(*p),
             granularity: common::Granularity::Day as i32,
             group_by: pb::Dimension::Agent as i32,
             metrics: vec![pb::Metric::Csat as i32],
@@ -1292,7 +1290,7 @@ async fn analyses(
         .run_benchmark(pb::RunBenchmarkRequest {
             dimension: pb::Dimension::Agent as i32,
             group_id: "agent-1".into(),
-            period: Some(p.clone()),
+            period: Some(*p),
             metrics: vec![
                 pb::Metric::QualityScore as i32,
                 pb::Metric::AverageHandleTime as i32,
@@ -1330,12 +1328,12 @@ async fn analyses(
         pb::export_report_request::Report::Benchmark(pb::RunBenchmarkRequest {
             dimension: pb::Dimension::Agent as i32,
             group_id: "agent-1".into(),
-            period: Some(p.clone()),
+            period: Some(*p),
             metrics: vec![],
         }),
         pb::export_report_request::Report::QuestionInsights(pb::RunQuestionInsightsRequest {
             scorecard_id: card.into(),
-            period: Some(p.clone()),
+            period: Some(*p),
             ..Default::default()
         }),
     ] {
