@@ -1104,7 +1104,252 @@ async fn reporting_follows_the_feeds_and_its_figures_equal_the_raw_facts() {
             let doc = roxmltree::Document::parse(&svg.svg).unwrap();
             assert_eq!(doc.root_element().tag_name().name(), "svg");
         }
+        analyses(&mut admin, &p, &card_id, &evals).await;
         suite.stop().await.unwrap();
+    }
+}
+
+/// Settings, comparisons, question insights, targets and benchmarks agree
+/// with the grouped reports and with the evaluations sent.
+async fn analyses(
+    admin: &mut ReportingClient,
+    p: &pb::Period,
+    card: &str,
+    evals: &BTreeMap<String, Eval>,
+) {
+    // Settings: defaults, an update under its etag, a stale etag, a bad field.
+    let s = admin
+        .get_settings(pb::GetSettingsRequest {})
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap();
+    assert_eq!(s.minimum_sample, 10);
+    let target = pb::Target {
+        metric: pb::Metric::QualityScore as i32,
+        value: 80.0,
+        comparison: pb::TargetComparison::AtLeast as i32,
+        ..Default::default()
+    };
+    let updated = admin
+        .update_settings(pb::UpdateSettingsRequest {
+            settings: Some(pb::Settings {
+                minimum_sample: 2,
+                targets: vec![target.clone()],
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["minimum_sample".into(), "targets".into()],
+            }),
+            etag: s.etag.clone(),
+        })
+        .await
+        .unwrap()
+        .into_inner()
+        .settings
+        .unwrap();
+    assert_eq!(updated.minimum_sample, 2);
+    assert!(!updated.etag.is_empty());
+    let stale = admin
+        .update_settings(pb::UpdateSettingsRequest {
+            settings: Some(pb::Settings {
+                minimum_sample: 3,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["minimum_sample".into()],
+            }),
+            etag: "stale".into(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(stale.code(), Code::Aborted);
+    let bad = admin
+        .update_settings(pb::UpdateSettingsRequest {
+            settings: Some(pb::Settings {
+                minimum_sample: -1,
+                ..Default::default()
+            }),
+            update_mask: Some(prost_types::FieldMask {
+                paths: vec!["minimum_sample".into()],
+            }),
+            etag: updated.etag.clone(),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(bad.code(), Code::InvalidArgument);
+    assert!(
+        bad.message().contains("minimum_sample"),
+        "{}",
+        bad.message()
+    );
+
+    let (q, o, _) = reports(admin, p, pb::Dimension::Agent, None).await.unwrap();
+    let qrow = |id: &str| q.rows.iter().find(|r| gid(&r.group) == id).cloned();
+    let orow = |id: &str| o.rows.iter().find(|r| gid(&r.group) == id).cloned();
+
+    // Comparison against an empty baseline: current figures as reported,
+    // nothing tested.
+    let cmp = admin
+        .compare_periods(pb::ComparePeriodsRequest {
+            metrics: vec![
+                pb::Metric::QualityScore as i32,
+                pb::Metric::AverageHandleTime as i32,
+            ],
+            period: Some(*p),
+            baseline: pb::BaselineKind::SamePeriodLastYear as i32,
+            group_by: pb::Dimension::Agent as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    for row in &cmp.rows {
+        let id = gid(&row.group);
+        let c = |i: usize| row.comparisons[i].comparison.unwrap();
+        assert_eq!(
+            c(0).current,
+            qrow(&id).and_then(|r| r.mean_score).or(c(0).current)
+        );
+        assert_eq!(c(1).current, orow(&id).unwrap().average_handle_time);
+        assert!(c(1).baseline.unwrap().no_data);
+        assert_eq!(c(1).test, 0);
+    }
+    let dup = admin
+        .compare_periods(pb::ComparePeriodsRequest {
+            metrics: vec![pb::Metric::Csat as i32, pb::Metric::Csat as i32],
+            period: Some(*p),
+            group_by: pb::Dimension::Agent as i32,
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(dup.code(), Code::InvalidArgument);
+    assert!(dup.message().contains("metrics[1]"), "{}", dup.message());
+
+    // Question insights: "verified" failed exactly where the test said no.
+    let ins = admin
+        .run_question_insights(pb::RunQuestionInsightsRequest {
+            scorecard_id: card.into(),
+            period: Some(*p),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    let verified = ins
+        .questions
+        .iter()
+        .find(|q| q.question_id == "verified")
+        .unwrap();
+    assert_eq!(verified.failed_count, 1);
+    assert_eq!(verified.passed_count, evals.len() as i64 - 1);
+    assert_eq!(
+        ins.questions.iter().map(|q| q.failed_count).sum::<i64>(),
+        ins.total_failures
+    );
+    for (i, q) in ins.questions.iter().enumerate() {
+        assert_eq!(q.pareto_rank, i as i32 + 1);
+    }
+
+    // Targets: each agent's overall quality figure is the report's.
+    let t = admin
+        .run_target_report(pb::RunTargetReportRequest {
+            period: Some(*p),
+            granularity: common::Granularity::Day as i32,
+            group_by: pb::Dimension::Agent as i32,
+            metrics: vec![pb::Metric::QualityScore as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(t.summaries.len(), 1);
+    assert_eq!(t.summaries[0].target.as_ref().unwrap().value, 80.0);
+    for g in &t.summaries[0].groups {
+        let id = gid(&g.group);
+        let want = qrow(&id).unwrap().mean_score.unwrap();
+        assert_eq!(g.overall.as_ref().unwrap().value, want.value);
+        assert_eq!(g.periods.len(), 6);
+    }
+    let untargeted = admin
+        .run_target_report(pb::RunTargetReportRequest {
+            period: Some(*p),
+            granularity: common::Granularity::Day as i32,
+            group_by: pb::Dimension::Agent as i32,
+            metrics: vec![pb::Metric::Csat as i32],
+            ..Default::default()
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(untargeted.code(), Code::InvalidArgument);
+
+    // Benchmark: the group's and the center's figures are the reports'.
+    let b = admin
+        .run_benchmark(pb::RunBenchmarkRequest {
+            dimension: pb::Dimension::Agent as i32,
+            group_id: "agent-1".into(),
+            period: Some(*p),
+            metrics: vec![
+                pb::Metric::QualityScore as i32,
+                pb::Metric::AverageHandleTime as i32,
+            ],
+        })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(b.lines.len(), 2);
+    assert_eq!(
+        b.lines[0].group_value.as_ref().unwrap().value,
+        qrow("agent-1").unwrap().mean_score.unwrap().value
+    );
+    assert_eq!(
+        b.lines[1].center_value.as_ref().unwrap().value,
+        o.total
+            .as_ref()
+            .unwrap()
+            .average_handle_time
+            .as_ref()
+            .unwrap()
+            .value
+    );
+    let score = b.lines[0].group_value.as_ref().unwrap().value;
+    assert_eq!(
+        b.lines[0].target_status,
+        if score >= 80.0 {
+            pb::TargetStatus::Met
+        } else {
+            pb::TargetStatus::NotMet
+        } as i32
+    );
+    // Every report exports.
+    for report in [
+        pb::export_report_request::Report::Benchmark(pb::RunBenchmarkRequest {
+            dimension: pb::Dimension::Agent as i32,
+            group_id: "agent-1".into(),
+            period: Some(*p),
+            metrics: vec![],
+        }),
+        pb::export_report_request::Report::QuestionInsights(pb::RunQuestionInsightsRequest {
+            scorecard_id: card.into(),
+            period: Some(*p),
+            ..Default::default()
+        }),
+    ] {
+        let mut stream = admin
+            .export_report(pb::ExportReportRequest {
+                report: Some(report),
+                format: pb::ExportFormat::Csv as i32,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        let mut rows = 0;
+        while let Some(c) = stream.next().await {
+            rows += c.unwrap().row_count;
+        }
+        assert!(rows > 0);
     }
 }
 

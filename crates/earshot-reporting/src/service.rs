@@ -24,7 +24,7 @@ use earshot_proto::reporting::v1::{self as pb, reporting_service_server::Reporti
 use prost::Message as _;
 use tonic::{Request, Response, Status};
 
-use crate::calendar::{self, DateRange, Granularity, PeriodDraft, Preset};
+use crate::calendar::{self, Baseline, DateRange, Granularity, PeriodDraft, Preset};
 use crate::dimension::{Channel, Dimension, Filter, FilterDraft};
 use crate::follow::{FeedState, Feeds};
 use crate::metrics::{GroupStats, Metric};
@@ -32,8 +32,8 @@ use crate::output::csv::{CHUNK_BYTES, ChunkedCsv};
 use crate::output::svg::Size;
 use crate::output::tables::{self, Names, Table};
 use crate::reports::{self, CustomerFigures, OperationalFigures, QualityFigures, Report, Row};
-use crate::rollup::cells::{InteractionCell, QualityCell};
-use crate::rollup::keys::{InteractionKey, QualityKey};
+use crate::rollup::cells::{Cell as _, InteractionCell, QualityCell, QuestionCell};
+use crate::rollup::keys::{CellKey as _, InteractionKey, QualityKey, QuestionKey};
 use crate::rollup::{group_by, total};
 use crate::settings::{
     Comparator, ObjectiveDraft, ReferenceDraft, Settings, SettingsDraft, TargetDraft, TargetScope,
@@ -677,6 +677,127 @@ impl Reporting {
     }
 }
 
+/// Every metric, in contract order.
+fn all_metrics() -> Vec<Metric> {
+    (1..=21).filter_map(metric_of).collect()
+}
+
+/// The metrics of a request: 1 to 21, known, no repeats (`default` when empty
+/// and allowed).
+fn metrics(codes: &[i32], field: &str, default: Option<Vec<Metric>>) -> Result<Vec<Metric>> {
+    if codes.is_empty() {
+        return default.ok_or_else(|| Error::invalid(field, "name at least one metric"));
+    }
+    let mut v = earshot_kit::Violations::new();
+    let mut out = Vec::new();
+    if codes.len() > 21 {
+        v.add(field, "at most 21 metrics");
+    }
+    for (i, c) in codes.iter().enumerate() {
+        match metric_of(*c) {
+            None => v.add(format!("{field}[{i}]"), "unknown or unspecified metric"),
+            Some(m) if out.contains(&m) => v.add(format!("{field}[{i}]"), "appears twice"),
+            Some(m) => out.push(m),
+        }
+    }
+    v.into_result()?;
+    Ok(out)
+}
+
+fn needs(metrics: &[Metric]) -> (bool, bool) {
+    let q = metrics
+        .iter()
+        .any(|m| m.source() == crate::metrics::Source::Quality);
+    let i = metrics
+        .iter()
+        .any(|m| m.source() == crate::metrics::Source::Interactions);
+    (q, i)
+}
+
+/// Collects field violations of several results into one error.
+fn gather(errors: &[Option<&Error>]) -> Result<()> {
+    let mut v = earshot_kit::Violations::new();
+    for e in errors.iter().flatten() {
+        if let Error::InvalidArgument(list) = e {
+            for x in list {
+                v.add(x.field.clone(), x.description.clone());
+            }
+        }
+    }
+    v.into_result()
+}
+
+fn target_status(s: crate::targets::TargetStatus) -> i32 {
+    use crate::targets::TargetStatus as T;
+    (match s {
+        T::Met => pb::TargetStatus::Met,
+        T::NotMet => pb::TargetStatus::NotMet,
+        T::InsufficientSample => pb::TargetStatus::InsufficientSample,
+        T::NoData => pb::TargetStatus::NoData,
+    }) as i32
+}
+
+fn metric_comparison(m: &crate::comparison::MetricComparison) -> pb::MetricComparison {
+    pb::MetricComparison {
+        metric: metric_code(m.metric),
+        comparison: Some(comparison(&crate::trend::Change {
+            comparison: m.comparison,
+            assessment: m.assessment,
+        })),
+    }
+}
+
+impl Reporting {
+    /// Merged stats per group of `dim` and for the filtered center, reading
+    /// only the families `metrics` need, each scoped for the caller.
+    async fn group_stats(
+        &self,
+        caller: &Caller,
+        range: DateRange,
+        dim: Dimension,
+        filt: &Filter,
+        metrics: &[Metric],
+    ) -> Result<(BTreeMap<String, GroupStats>, GroupStats)> {
+        let (need_q, need_i) = needs(metrics);
+        let tenant = caller.tenant();
+        let mut groups: BTreeMap<String, GroupStats> = BTreeMap::new();
+        let mut center = GroupStats::default();
+        if need_i {
+            reject_evaluation_fields(dim, filt).map_err(|_| {
+                Error::invalid(
+                    "metrics",
+                    "operational and customer metrics cannot be grouped or filtered by scorecard or evaluator",
+                )
+            })?;
+        }
+        if need_q {
+            let f = scope(caller, Family::Quality, dim, filt.clone())?;
+            let cells: Vec<(QualityKey, QualityCell)> =
+                store::scan(&self.db, tenant, range).await?;
+            let it = || cells.iter().map(|(k, c)| (k, c));
+            for (k, c) in
+                group_by(it(), dim, &f).map_err(|e| Error::invalid("group_by", e.to_string()))?
+            {
+                groups.entry(k).or_default().quality = c;
+            }
+            center.quality = total(it(), &f);
+        }
+        if need_i {
+            let f = scope(caller, Family::Interactions, dim, filt.clone())?;
+            let cells: Vec<(InteractionKey, InteractionCell)> =
+                store::scan(&self.db, tenant, range).await?;
+            let it = || cells.iter().map(|(k, c)| (k, c));
+            for (k, c) in
+                group_by(it(), dim, &f).map_err(|e| Error::invalid("group_by", e.to_string()))?
+            {
+                groups.entry(k).or_default().interactions = c;
+            }
+            center.interactions = total(it(), &f);
+        }
+        Ok((groups, center))
+    }
+}
+
 struct TrendResult {
     range: DateRange,
     metric: Metric,
@@ -889,8 +1010,277 @@ fn csv_chunks(table: &Table, base: &str) -> Result<Vec<pb::ExportReportResponse>
     Ok(out)
 }
 
-fn unimplemented(what: &str) -> Status {
-    Status::unimplemented(format!("{what} is not available yet"))
+/// One metric's attainment over the groups.
+struct TargetResult {
+    metric: Metric,
+    target: Option<crate::settings::Target>,
+    summary: crate::targets::AttainmentSummary,
+    attainments: Vec<crate::targets::Attainment>,
+}
+
+impl Reporting {
+    async fn run_target_report_core(
+        &self,
+        caller: &Caller,
+        req: &pb::RunTargetReportRequest,
+    ) -> Result<(DateRange, Dimension, Vec<TargetResult>)> {
+        let (_, settings, _) = self.settings(caller.tenant()).await?;
+        let today = calendar::today(now_millis(), settings.time_zone);
+        let configured: Vec<Metric> = {
+            let mut v: Vec<Metric> = settings.targets.iter().map(|t| t.metric).collect();
+            v.push(Metric::ServiceLevel);
+            v.sort();
+            v.dedup();
+            v
+        };
+        let ms = metrics(&req.metrics, "metrics", Some(configured.clone()));
+        let range = period(req.period.as_ref(), today, "period");
+        let dim = dimension(req.group_by, "group_by");
+        let filt = filter(req.filter.as_ref(), "filter");
+        let g = granularity_of(req.granularity)
+            .ok_or_else(|| Error::invalid("granularity", "a granularity is required"));
+        let untargeted = ms.as_ref().ok().and_then(|ms| {
+            let mut v = earshot_kit::Violations::new();
+            for (i, m) in ms.iter().enumerate() {
+                if !configured.contains(m) {
+                    v.add(format!("metrics[{i}]"), "has no configured target");
+                }
+            }
+            v.into_result().err()
+        });
+        gather(&[
+            ms.as_ref().err(),
+            range.as_ref().err(),
+            dim.as_ref().err(),
+            filt.as_ref().err(),
+            g.as_ref().err(),
+            untargeted.as_ref(),
+        ])?;
+        let (ms, range, dim, filt, g) = (ms?, range?, dim?, filt?, g?);
+        let max = if g == Granularity::Day {
+            MAX_DAY_BUCKETS
+        } else {
+            MAX_BUCKETS
+        };
+        let buckets = calendar::buckets(range, g, max).map_err(|e| invalid(e, ""))?;
+        let (overall, _) = self.group_stats(caller, range, dim, &filt, &ms).await?;
+        let mut per_bucket = Vec::with_capacity(buckets.len());
+        for b in &buckets {
+            per_bucket.push(
+                self.group_stats(caller, b.covered, dim, &filt, &ms)
+                    .await?
+                    .0,
+            );
+        }
+        let min = settings.minimum_sample;
+        let ids: Vec<&String> = overall.keys().collect();
+        let fallback = settings.implied_service_level_target();
+        let mut out = Vec::new();
+        for m in &ms {
+            let target_of = |id: &str| {
+                crate::targets::target_for(&settings.targets, *m, dim, id)
+                    .or((*m == Metric::ServiceLevel).then_some(&fallback))
+            };
+            let attainments: Vec<crate::targets::Attainment> = ids
+                .iter()
+                .filter_map(|id| {
+                    let t = target_of(id)?;
+                    let bs: Vec<(calendar::Bucket, GroupStats)> = buckets
+                        .iter()
+                        .zip(&per_bucket)
+                        .map(|(b, groups)| (*b, groups.get(*id).cloned().unwrap_or_default()))
+                        .collect();
+                    Some(crate::targets::attainment(
+                        t,
+                        id,
+                        overall.get(*id).unwrap_or(&GroupStats::default()),
+                        &bs,
+                        min,
+                    ))
+                })
+                .collect();
+            out.push(TargetResult {
+                metric: *m,
+                target: target_of("").cloned(),
+                summary: crate::targets::summarise(&attainments),
+                attainments,
+            });
+        }
+        Ok((range, dim, out))
+    }
+
+    async fn compare_periods_core(
+        &self,
+        caller: &Caller,
+        req: &pb::ComparePeriodsRequest,
+    ) -> Result<(
+        DateRange,
+        DateRange,
+        Dimension,
+        Vec<crate::comparison::ComparisonRow>,
+    )> {
+        let (_, settings, _) = self.settings(caller.tenant()).await?;
+        let today = calendar::today(now_millis(), settings.time_zone);
+        let ms = metrics(&req.metrics, "metrics", None);
+        let range = period(req.period.as_ref(), today, "period");
+        let dim = dimension(req.group_by, "group_by");
+        let filt = filter(req.filter.as_ref(), "filter");
+        let kind = pb::BaselineKind::try_from(req.baseline)
+            .map_err(|_| Error::invalid("baseline", "unknown baseline kind"));
+        let custom = matches!(kind, Ok(pb::BaselineKind::Custom));
+        let base = match (&kind, &range) {
+            (Ok(_), _) if custom => period(req.baseline_period.as_ref(), today, "baseline_period"),
+            (Ok(_), _) if req.baseline_period.is_some() => Err(Error::invalid(
+                "baseline_period",
+                "is only given with BASELINE_KIND_CUSTOM",
+            )),
+            (Ok(pb::BaselineKind::SamePeriodLastYear), Ok(r)) => {
+                Ok(calendar::baseline(*r, Baseline::SamePeriodLastYear))
+            }
+            (Ok(_), Ok(r)) => Ok(calendar::baseline(*r, Baseline::PreviousPeriod)),
+            (Err(e), _) => Err(Error::invalid("baseline", e.to_string())),
+            (_, Err(_)) => Err(Error::internal("unreachable")),
+        };
+        gather(&[
+            ms.as_ref().err(),
+            range.as_ref().err(),
+            dim.as_ref().err(),
+            filt.as_ref().err(),
+            base.as_ref().err().filter(|_| range.is_ok()),
+        ])?;
+        let (ms, range, dim, filt, base) = (ms?, range?, dim?, filt?, base?);
+        let (current, _) = self.group_stats(caller, range, dim, &filt, &ms).await?;
+        let (baseline, _) = self.group_stats(caller, base, dim, &filt, &ms).await?;
+        let rows =
+            crate::comparison::compare_periods(&ms, &current, &baseline, settings.minimum_sample);
+        Ok((range, base, dim, rows))
+    }
+
+    async fn run_question_insights_core(
+        &self,
+        caller: &Caller,
+        req: &pb::RunQuestionInsightsRequest,
+    ) -> Result<(
+        DateRange,
+        Vec<crate::insights::pareto::ParetoEntry>,
+        i64,
+        BTreeMap<String, crate::rollup::cells::QuestionCell>,
+        i64,
+    )> {
+        let (_, settings, _) = self.settings(caller.tenant()).await?;
+        let today = calendar::today(now_millis(), settings.time_zone);
+        let card =
+            crate::validation::parse_id(&req.scorecard_id).map_err(|v| invalid(v, "scorecard_id"));
+        let range = period(req.period.as_ref(), today, "period");
+        let filt = filter(req.filter.as_ref(), "filter");
+        let mut extra = earshot_kit::Violations::new();
+        if let Some(f) = &req.filter {
+            for (name, empty) in [
+                ("filter.queue_ids", f.queue_ids.is_empty()),
+                ("filter.channels", f.channels.is_empty()),
+                ("filter.scorecard_ids", f.scorecard_ids.is_empty()),
+                ("filter.evaluator_ids", f.evaluator_ids.is_empty()),
+            ] {
+                if !empty {
+                    extra.add(name, "question insights filter by agent and team only");
+                }
+            }
+        }
+        let extra = extra.into_result().err();
+        gather(&[
+            card.as_ref().err(),
+            range.as_ref().err(),
+            filt.as_ref().err(),
+            extra.as_ref(),
+        ])?;
+        let (card, range, filt) = (card?, range?, filt?);
+        let mut f = scope(caller, Family::Quality, Dimension::Team, filt)?;
+        f.scorecards = BTreeSet::from([card]);
+        let cells: Vec<(QuestionKey, QuestionCell)> =
+            store::scan(&self.db, caller.tenant(), range).await?;
+        let mut by_question: BTreeMap<String, QuestionCell> = BTreeMap::new();
+        for (k, c) in &cells {
+            if k.passes(&f) {
+                by_question.entry(k.question_id.clone()).or_default().add(c);
+            }
+        }
+        let min = settings.minimum_sample;
+        let (entries, total_failures) = crate::insights::pareto::pareto(&by_question, min);
+        Ok((range, entries, total_failures, by_question, min))
+    }
+
+    async fn run_benchmark_core(
+        &self,
+        caller: &Caller,
+        req: &pb::RunBenchmarkRequest,
+    ) -> Result<(
+        DateRange,
+        Dimension,
+        String,
+        Vec<crate::benchmark::BenchmarkLine>,
+    )> {
+        let (_, settings, _) = self.settings(caller.tenant()).await?;
+        let today = calendar::today(now_millis(), settings.time_zone);
+        let dim = dimension(req.dimension, "dimension").and_then(|d| {
+            if d == Dimension::Center {
+                Err(Error::invalid("dimension", "must not be DIMENSION_CENTER"))
+            } else {
+                Ok(d)
+            }
+        });
+        let id = crate::validation::parse_id(&req.group_id).map_err(|v| invalid(v, "group_id"));
+        let range = period(req.period.as_ref(), today, "period");
+        let applicable: Vec<Metric> = all_metrics()
+            .into_iter()
+            .filter(|m| {
+                m.source() == crate::metrics::Source::Quality
+                    || !matches!(dim, Ok(Dimension::Scorecard | Dimension::Evaluator))
+            })
+            .collect();
+        let ms = metrics(&req.metrics, "metrics", Some(applicable));
+        gather(&[
+            dim.as_ref().err(),
+            id.as_ref().err(),
+            range.as_ref().err(),
+            ms.as_ref().err(),
+        ])?;
+        let (dim, id, range, ms) = (dim?, id?, range?, ms?);
+        // The group must be one the caller may see; the center is shown
+        // whole (benchmarks compare against the center).
+        let own = match dim {
+            Dimension::Agent => Filter {
+                agents: BTreeSet::from([id.clone()]),
+                ..Filter::default()
+            },
+            Dimension::Team => Filter {
+                teams: BTreeSet::from([id.clone()]),
+                ..Filter::default()
+            },
+            _ => Filter::default(),
+        };
+        let (groups, _) = self.group_stats(caller, range, dim, &own, &ms).await?;
+        let mut center = GroupStats::default();
+        let (need_q, need_i) = needs(&ms);
+        let tenant = caller.tenant();
+        if need_i {
+            reject_evaluation_fields(dim, &Filter::default())
+                .map_err(|_| Error::invalid("metrics", "operational and customer metrics cannot be benchmarked by scorecard or evaluator"))?;
+            let cells: Vec<(InteractionKey, InteractionCell)> =
+                store::scan(&self.db, tenant, range).await?;
+            center.interactions = total(cells.iter().map(|(k, c)| (k, c)), &Filter::default());
+        }
+        if need_q {
+            let cells: Vec<(QualityKey, QualityCell)> =
+                store::scan(&self.db, tenant, range).await?;
+            center.quality = total(cells.iter().map(|(k, c)| (k, c)), &Filter::default());
+        }
+        let mine = groups.get(&id).cloned().unwrap_or_default();
+        let lines = ms
+            .iter()
+            .map(|m| crate::benchmark::benchmark(*m, dim, &id, &mine, &center, &settings))
+            .collect();
+        Ok((range, dim, id, lines))
+    }
 }
 
 #[tonic::async_trait]
@@ -1024,30 +1414,219 @@ impl ReportingService for Reporting {
 
     async fn compare_periods(
         &self,
-        _request: Request<pb::ComparePeriodsRequest>,
+        request: Request<pb::ComparePeriodsRequest>,
     ) -> Rpc<pb::ComparePeriodsResponse> {
-        Err(unimplemented("ComparePeriods"))
+        let caller = auth::caller(&request)?;
+        let req = request.into_inner();
+        let (range, base, dim, rows) = self.compare_periods_core(&caller, &req).await?;
+        let size = paging::page_size(req.page_size, PAGE_DEFAULT, PAGE_MAX)?;
+        let fp = fingerprint(&pb::ComparePeriodsRequest {
+            page_token: String::new(),
+            page_size: 0,
+            ..req.clone()
+        });
+        let offset: usize = paging::decode(&req.page_token, fp)?.unwrap_or(0);
+        let end = (offset + size as usize).min(rows.len());
+        let next = if end < rows.len() {
+            paging::encode(&end, fp)
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ComparePeriodsResponse {
+            date_range: Some(date_range(range)),
+            baseline_date_range: Some(date_range(base)),
+            rows: rows
+                .get(offset.min(end)..end)
+                .unwrap_or_default()
+                .iter()
+                .map(|r| pb::PeriodComparisonRow {
+                    group: Some(group(dim, &r.group_id)),
+                    comparisons: r.comparisons.iter().map(metric_comparison).collect(),
+                })
+                .collect(),
+            next_page_token: next,
+        }))
     }
 
     async fn run_question_insights(
         &self,
-        _request: Request<pb::RunQuestionInsightsRequest>,
+        request: Request<pb::RunQuestionInsightsRequest>,
     ) -> Rpc<pb::RunQuestionInsightsResponse> {
-        Err(unimplemented("RunQuestionInsights"))
+        use crate::insights::association::{CustomerOutcome, associations};
+        let caller = auth::caller(&request)?;
+        if !caller.has_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Supervisor,
+        ]) {
+            return Err(Error::PermissionDenied(
+                "question insights need admin, qa_manager, integration or supervisor".into(),
+            )
+            .into());
+        }
+        let req = request.into_inner();
+        let (range, entries, total_failures, by_question, min) =
+            self.run_question_insights_core(&caller, &req).await?;
+        let size = paging::page_size(req.page_size, PAGE_DEFAULT, PAGE_MAX)?;
+        let fp = fingerprint(&pb::RunQuestionInsightsRequest {
+            page_token: String::new(),
+            page_size: 0,
+            ..req.clone()
+        });
+        let offset: usize = paging::decode(&req.page_token, fp)?.unwrap_or(0);
+        let end = (offset + size as usize).min(entries.len());
+        let next = if end < entries.len() {
+            paging::encode(&end, fp)
+        } else {
+            String::new()
+        };
+        let questions = entries
+            .get(offset.min(end)..end)
+            .unwrap_or_default()
+            .iter()
+            .map(|e| {
+                let cell = by_question.get(&e.question_id).cloned().unwrap_or_default();
+                pb::QuestionInsight {
+                    question_id: e.question_id.clone(),
+                    question_text: String::new(),
+                    passed_count: e.passed,
+                    failed_count: e.failed,
+                    not_applicable_count: e.not_applicable,
+                    fail_rate: Some(estimate(&e.fail_rate)),
+                    share_of_failures: e.share_of_failures,
+                    cumulative_share: e.cumulative_share,
+                    pareto_rank: i32::try_from(e.rank).unwrap_or(i32::MAX),
+                    vital_few: e.vital_few,
+                    associations: associations(&cell, min)
+                        .iter()
+                        .map(|a| pb::OutcomeAssociation {
+                            outcome: (match a.outcome {
+                                CustomerOutcome::Csat => pb::CustomerOutcome::Csat,
+                                CustomerOutcome::Nps => pb::CustomerOutcome::Nps,
+                                CustomerOutcome::Fcr => pb::CustomerOutcome::Fcr,
+                            }) as i32,
+                            when_passed: Some(estimate(&a.when_passed)),
+                            when_failed: Some(estimate(&a.when_failed)),
+                            difference: Some(comparison(&crate::trend::Change {
+                                comparison: a.difference,
+                                assessment: crate::metrics::Assessment::NotAssessed,
+                            })),
+                            correlation: a.correlation,
+                            paired_sample_size: a.paired_sample_size,
+                            insufficient_sample: a.insufficient_sample,
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(Response::new(pb::RunQuestionInsightsResponse {
+            date_range: Some(date_range(range)),
+            questions,
+            total_failures,
+            next_page_token: next,
+        }))
     }
 
     async fn run_target_report(
         &self,
-        _request: Request<pb::RunTargetReportRequest>,
+        request: Request<pb::RunTargetReportRequest>,
     ) -> Rpc<pb::RunTargetReportResponse> {
-        Err(unimplemented("RunTargetReport"))
+        let caller = auth::caller(&request)?;
+        let req = request.into_inner();
+        let (range, dim, results) = self.run_target_report_core(&caller, &req).await?;
+        let total = results
+            .iter()
+            .map(|r| r.attainments.len())
+            .max()
+            .unwrap_or(0);
+        let size = paging::page_size(req.page_size, PAGE_DEFAULT, PAGE_MAX)?;
+        let fp = fingerprint(&pb::RunTargetReportRequest {
+            page_token: String::new(),
+            page_size: 0,
+            ..req.clone()
+        });
+        let offset: usize = paging::decode(&req.page_token, fp)?.unwrap_or(0);
+        let end = (offset + size as usize).min(total);
+        let next = if end < total {
+            paging::encode(&end, fp)
+        } else {
+            String::new()
+        };
+        let summaries = results
+            .iter()
+            .map(|r| pb::TargetSummary {
+                metric: metric_code(r.metric),
+                target: r.target.as_ref().map(target_message),
+                share_of_periods_met: Some(estimate(&r.summary.share_of_periods_met)),
+                share_of_groups_met: Some(estimate(&r.summary.share_of_groups_met)),
+                groups: r
+                    .attainments
+                    .iter()
+                    .skip(offset)
+                    .take(end.saturating_sub(offset))
+                    .map(|a| pb::GroupAttainment {
+                        group: Some(group(dim, &a.group_id)),
+                        target: Some(target_message(&a.target)),
+                        overall: Some(estimate(&a.overall)),
+                        overall_status: target_status(a.overall_status),
+                        periods: a
+                            .periods
+                            .iter()
+                            .map(|p| pb::PeriodAttainment {
+                                start_date: Some(local_date(p.bucket.start)),
+                                end_date: Some(local_date(p.bucket.end)),
+                                value: Some(estimate(&p.value)),
+                                status: target_status(p.status),
+                            })
+                            .collect(),
+                        share_of_periods_met: a.share_of_periods_met,
+                    })
+                    .collect(),
+            })
+            .collect();
+        Ok(Response::new(pb::RunTargetReportResponse {
+            date_range: Some(date_range(range)),
+            summaries,
+            next_page_token: next,
+        }))
     }
 
     async fn run_benchmark(
         &self,
-        _request: Request<pb::RunBenchmarkRequest>,
+        request: Request<pb::RunBenchmarkRequest>,
     ) -> Rpc<pb::RunBenchmarkResponse> {
-        Err(unimplemented("RunBenchmark"))
+        let caller = auth::caller(&request)?;
+        let req = request.into_inner();
+        let (range, dim, id, lines) = self.run_benchmark_core(&caller, &req).await?;
+        let lines = lines
+            .iter()
+            .map(|l| pb::BenchmarkLine {
+                metric: metric_code(l.metric),
+                group_value: Some(estimate(&l.group_value)),
+                center_value: Some(estimate(&l.center_value)),
+                versus_rest_of_center: Some(comparison(&crate::trend::Change {
+                    comparison: l.versus_rest_of_center,
+                    assessment: l.assessment,
+                })),
+                industry_reference: l
+                    .industry_reference
+                    .as_ref()
+                    .map(|r| pb::IndustryReference {
+                        metric: metric_code(r.metric),
+                        value: r.value,
+                        source: r.source.clone(),
+                    }),
+                difference_from_industry: l.difference_from_industry,
+                target: l.target.as_ref().map(target_message),
+                target_status: l.target_status.map_or(0, target_status),
+            })
+            .collect();
+        Ok(Response::new(pb::RunBenchmarkResponse {
+            date_range: Some(date_range(range)),
+            group: Some(group(dim, &id)),
+            lines,
+        }))
     }
 
     async fn export_report(
@@ -1112,7 +1691,35 @@ impl ReportingService for Reporting {
                     "trend",
                 )?
             }
-            Some(_) => return Err(unimplemented("exporting this report")),
+            Some(R::Comparison(r)) => {
+                let (_, _, _, rows) = self.compare_periods_core(&caller, r).await?;
+                csv_chunks(&tables::comparison_table(&rows, &names), "comparison")?
+            }
+            Some(R::QuestionInsights(r)) => {
+                let (_, entries, _, cells, min) =
+                    self.run_question_insights_core(&caller, r).await?;
+                let with: Vec<_> = entries
+                    .into_iter()
+                    .map(|e| {
+                        let a = cells
+                            .get(&e.question_id)
+                            .map(|c| crate::insights::association::associations(c, min))
+                            .unwrap_or_default();
+                        (e, a)
+                    })
+                    .collect();
+                csv_chunks(&tables::insights_table(&with, &names), "question-insights")?
+            }
+            Some(R::Targets(r)) => {
+                let (_, _, results) = self.run_target_report_core(&caller, r).await?;
+                let all: Vec<crate::targets::Attainment> =
+                    results.into_iter().flat_map(|r| r.attainments).collect();
+                csv_chunks(&tables::targets_table(&all, &names), "targets")?
+            }
+            Some(R::Benchmark(r)) => {
+                let (_, _, _, lines) = self.run_benchmark_core(&caller, r).await?;
+                csv_chunks(&tables::benchmark_table(&lines), "benchmark")?
+            }
         };
         let stream = futures::stream::iter(chunks.into_iter().map(Ok));
         Ok(Response::new(Box::pin(stream)))

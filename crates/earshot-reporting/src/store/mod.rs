@@ -222,7 +222,7 @@ pub async fn apply(db: &Db, batch: &Batch, now_ms: i64) -> Result<Applied> {
 /// Applies fact changes inside `tx`: records and cells. Also the bulk path
 /// of the benchmark (which has no cursor to move).
 pub async fn apply_changes(tx: &mut Tx, changes: &[FactChange]) -> Result<()> {
-    // Group by interaction, keeping first-seen order.
+    // Group by tenant and interaction, keeping first-seen order.
     let mut order: Vec<(Tenant, String)> = Vec::new();
     let mut grouped: HashMap<(Tenant, String), Vec<&Change>> = HashMap::new();
     for ch in changes {
@@ -235,48 +235,67 @@ pub async fn apply_changes(tx: &mut Tx, changes: &[FactChange]) -> Result<()> {
             })
             .push(&ch.change);
     }
-    let mut contexts: HashMap<Tenant, RollupContext> = HashMap::new();
-    let mut deltas: BTreeMap<Tenant, Rollups> = BTreeMap::new();
-    for key in order {
-        let Some(list) = grouped.remove(&key) else {
-            continue;
-        };
-        let (tenant, interaction_id) = key;
-        let ctx = match contexts.get(&tenant) {
-            Some(c) => c.clone(),
-            None => {
-                let c = tenant_context_tx(tx, &tenant).await?;
-                contexts.insert(tenant.clone(), c.clone());
-                c
-            }
-        };
-        let stored = load_record(tx, &tenant, &interaction_id).await?;
-        let (mut record, old_ctx) = match stored {
-            Some((r, c)) => (r, Some(c)),
-            None => (InteractionRecord::default(), None),
-        };
-        let before = record.clone();
-        for change in list {
-            apply_change(&mut record, change);
-        }
-        if record == before && old_ctx.as_ref() == Some(&ctx) {
-            continue; // a duplicate: nothing changes
-        }
-        let delta = deltas.entry(tenant.clone()).or_default();
-        if let Some(old_ctx) = &old_ctx {
-            delta.subtract(&contribution(&before, old_ctx));
-        }
-        delta.add(&contribution(&record, &ctx));
-        save_record(tx, &tenant, &interaction_id, &record, &ctx).await?;
+    let mut by_tenant: BTreeMap<Tenant, Vec<String>> = BTreeMap::new();
+    for (t, id) in &order {
+        by_tenant.entry(t.clone()).or_default().push(id.clone());
     }
-    for (tenant, delta) in &deltas {
+    for (tenant, ids) in by_tenant {
+        let ctx = tenant_context_tx(tx, &tenant).await?;
+        let mut stored = load_records(tx, &tenant, &ids).await?;
+        let mut delta = Rollups::default();
+        let mut to_save: Vec<(String, InteractionRecord)> = Vec::new();
+        for id in ids {
+            let Some(list) = grouped.remove(&(tenant.clone(), id.clone())) else {
+                continue;
+            };
+            let (mut record, old_ctx) = match stored.remove(&id) {
+                Some((r, c)) => (r, Some(c)),
+                None => (InteractionRecord::default(), None),
+            };
+            let before = record.clone();
+            for change in list {
+                apply_change(&mut record, change);
+            }
+            if record == before && old_ctx.as_ref() == Some(&ctx) {
+                continue; // a duplicate: nothing changes
+            }
+            if let Some(old_ctx) = &old_ctx {
+                delta.subtract(&contribution(&before, old_ctx));
+            }
+            delta.add(&contribution(&record, &ctx));
+            to_save.push((id, record));
+        }
+        save_records(tx, &tenant, &to_save, &ctx).await?;
         for grain in DEFAULT_GRAINS {
-            write_delta(tx, tenant, grain, delta.interactions.at(grain)).await?;
-            write_delta(tx, tenant, grain, delta.quality.at(grain)).await?;
-            write_delta(tx, tenant, grain, delta.questions.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.interactions.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.quality.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.questions.at(grain)).await?;
         }
     }
     Ok(())
+}
+
+/// Rows per multi-row statement (well under SQLite's 32,766 parameters).
+const CHUNK: usize = 250;
+
+/// `($1, $2), ($3, $4), …` for `rows` rows of `width` parameters after the
+/// first `offset` parameters.
+fn values(rows: usize, width: usize, offset: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", offset + r * width + c + 1));
+        }
+        out.push(')');
+    }
+    out
 }
 
 /// Folds one change into a record.
@@ -302,29 +321,66 @@ where
     C: Cell + StoredCell + 'a,
 {
     let g = grain_code(grain);
-    for (key, delta) in cells {
-        if delta.is_zero() {
-            continue;
+    let deltas: Vec<(i32, String, &C)> = cells
+        .filter(|(_, c)| !c.is_zero())
+        .map(|(k, c)| (day_number(k.date()), k.encode(), c))
+        .collect();
+    for chunk in deltas.chunks(CHUNK) {
+        // Read the stored cells of the chunk at once.
+        let sql = format!(
+            "SELECT day, cell_key, body FROM cells
+             WHERE tenant_id = $1 AND family = $2 AND grain = $3
+               AND (day, cell_key) IN (VALUES {})",
+            values(chunk.len(), 2, 3)
+        );
+        let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(tenant.id())
+                .bind(K::FAMILY)
+                .bind(g);
+            for (day, key, _) in chunk {
+                q = q.bind(*day).bind(key.as_str());
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        let mut current: HashMap<(i32, String), Vec<u8>> =
+            rows.into_iter().map(|(d, k, b)| ((d, k), b)).collect();
+        let mut upserts: Vec<(i32, &str, Vec<u8>)> = Vec::new();
+        let mut deletes: Vec<(i32, &str)> = Vec::new();
+        for (day, key, delta) in chunk {
+            let mut cell = match current.remove(&(*day, key.clone())) {
+                Some(b) => C::decode(&b).ok_or_else(|| Error::internal("corrupt rollup cell"))?,
+                None => C::default(),
+            };
+            cell.add(delta);
+            if cell.is_zero() {
+                deletes.push((*day, key));
+            } else {
+                upserts.push((*day, key, cell.encode()));
+            }
         }
-        let day = day_number(key.date());
-        let k = key.encode();
-        let row: Option<(Vec<u8>,)> = with_tx!(tx, |c| sqlx::query_as(
-            "SELECT body FROM cells
-             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day = $4 AND cell_key = $5"
-        )
-        .bind(tenant.id())
-        .bind(K::FAMILY)
-        .bind(g)
-        .bind(day)
-        .bind(&k)
-        .fetch_optional(&mut *c)
-        .await)?;
-        let mut cell = match row {
-            Some((b,)) => C::decode(&b).ok_or_else(|| Error::internal("corrupt rollup cell"))?,
-            None => C::default(),
-        };
-        cell.add(delta);
-        if cell.is_zero() {
+        if !upserts.is_empty() {
+            let sql = format!(
+                "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body) VALUES {}
+                 ON CONFLICT (tenant_id, family, grain, day, cell_key)
+                 DO UPDATE SET body = excluded.body",
+                values(upserts.len(), 6, 0)
+            );
+            with_tx!(tx, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for (day, key, body) in &upserts {
+                    q = q
+                        .bind(tenant.id())
+                        .bind(K::FAMILY)
+                        .bind(g)
+                        .bind(*day)
+                        .bind(*key)
+                        .bind(body.as_slice());
+                }
+                q.execute(&mut *c).await.map(|_| ())
+            })?;
+        }
+        for (day, key) in deletes {
             with_tx!(tx, |c| {
                 sqlx::query(
                 "DELETE FROM cells
@@ -334,74 +390,72 @@ where
             .bind(K::FAMILY)
             .bind(g)
             .bind(day)
-            .bind(&k)
+            .bind(key)
             .execute(&mut *c)
             .await
             .map(|_| ())
             })?;
-        } else {
-            with_tx!(tx, |c| sqlx::query(
-                "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (tenant_id, family, grain, day, cell_key)
-                 DO UPDATE SET body = excluded.body"
-            )
-            .bind(tenant.id())
-            .bind(K::FAMILY)
-            .bind(g)
-            .bind(day)
-            .bind(&k)
-            .bind(cell.encode())
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))?;
         }
     }
     Ok(())
 }
 
-async fn load_record(
+/// The stored records among `ids`, with the context each was computed in.
+async fn load_records(
     tx: &mut Tx,
     tenant: &Tenant,
-    interaction_id: &str,
-) -> Result<Option<(InteractionRecord, RollupContext)>> {
-    let row: Option<(String, String)> = with_tx!(tx, |c| sqlx::query_as(
-        "SELECT body, context FROM records WHERE tenant_id = $1 AND interaction_id = $2"
-    )
-    .bind(tenant.id())
-    .bind(interaction_id)
-    .fetch_optional(&mut *c)
-    .await)?;
-    match row {
-        None => Ok(None),
-        Some((body, ctx)) => {
+    ids: &[String],
+) -> Result<HashMap<String, (InteractionRecord, RollupContext)>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT interaction_id, body, context FROM records
+             WHERE tenant_id = $1 AND interaction_id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(String, String, String)> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        for (id, body, ctx) in rows {
             let ctx: StoredContext = unjson(&ctx)?;
-            Ok(Some((unjson(&body)?, ctx.context())))
+            out.insert(id, (unjson(&body)?, ctx.context()));
         }
     }
+    Ok(out)
 }
 
-async fn save_record(
+async fn save_records(
     tx: &mut Tx,
     tenant: &Tenant,
-    interaction_id: &str,
-    record: &InteractionRecord,
+    records: &[(String, InteractionRecord)],
     ctx: &RollupContext,
 ) -> Result<()> {
-    let body = json(record)?;
     let ctx = json(&StoredContext::of(ctx))?;
-    with_tx!(tx, |c| sqlx::query(
-        "INSERT INTO records (tenant_id, interaction_id, body, context) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (tenant_id, interaction_id)
-         DO UPDATE SET body = excluded.body, context = excluded.context"
-    )
-    .bind(tenant.id())
-    .bind(interaction_id)
-    .bind(body)
-    .bind(ctx)
-    .execute(&mut *c)
-    .await
-    .map(|_| ()))?;
+    for chunk in records.chunks(CHUNK) {
+        let bodies: Vec<String> = chunk.iter().map(|(_, r)| json(r)).collect::<Result<_>>()?;
+        let sql = format!(
+            "INSERT INTO records (tenant_id, interaction_id, body, context) VALUES {}
+             ON CONFLICT (tenant_id, interaction_id)
+             DO UPDATE SET body = excluded.body, context = excluded.context",
+            values(chunk.len(), 4, 0)
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for ((id, _), body) in chunk.iter().zip(&bodies) {
+                q = q
+                    .bind(tenant.id())
+                    .bind(id.as_str())
+                    .bind(body.as_str())
+                    .bind(ctx.as_str());
+            }
+            q.execute(&mut *c).await.map(|_| ())
+        })?;
+    }
     Ok(())
 }
 
