@@ -509,7 +509,19 @@ fn read_input(kind: Kind, path: &Path, format: InputFormat) -> anyhow::Result<In
                     }
                 };
                 let mut fields = vec![String::new(); names.len()];
+                // A nested "attributes" object reads as attr.<key> columns.
+                let mut pairs = Vec::with_capacity(obj.len());
                 for (k, v) in obj {
+                    match v {
+                        serde_json::Value::Object(inner) if k == "attributes" => {
+                            pairs.extend(
+                                inner.into_iter().map(|(ak, av)| (format!("attr.{ak}"), av)),
+                            );
+                        }
+                        v => pairs.push((k, v)),
+                    }
+                }
+                for (k, v) in pairs {
                     let i = *index.entry(k.clone()).or_insert_with(|| {
                         names.push(k.clone());
                         names.len() - 1
@@ -1105,6 +1117,32 @@ mod tests {
             read_checkpoint(&path).unwrap().fingerprint,
             fingerprint(&file).unwrap()
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn json_lines_read_like_csv() {
+        let dir = std::env::temp_dir().join(format!("earshot-jsonl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("i.jsonl");
+        std::fs::write(
+            &file,
+            "{\"id\":\"c1\",\"channel\":\"chat\",\"talk_seconds\":95,\"transferred\":true,\"attributes\":{\"region\":\"north\"}}\n\n[1]\n",
+        )
+        .unwrap();
+        let input = read_input(Kind::Interactions, &file, InputFormat::Jsonl).unwrap();
+        assert_eq!(input.rows.len(), 1);
+        assert_eq!(input.broken.len(), 1);
+        assert_eq!(input.broken[0].row, 3);
+        let (_, fields) = &input.rows[0];
+        let i = interaction(&Row {
+            m: &input.mapping,
+            fields,
+        })
+        .unwrap();
+        assert_eq!(i.talk_duration.unwrap().seconds, 95);
+        assert!(i.transferred);
+        assert_eq!(i.attributes["region"], "north");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
