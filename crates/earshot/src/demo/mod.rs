@@ -1259,6 +1259,7 @@ async fn reporting_sections(
             return vec![section("quality", "Quality", "", Err(e))];
         }
     };
+    let metrics = set_targets(admin, &mut c).await;
     vec![
         section(
             "quality",
@@ -1289,6 +1290,12 @@ async fn reporting_sections(
             "The last two weeks against the two before",
             "Each change with its p-value and whether it is significant at 95%.",
             comparison_section(admin, &mut c, start, end).await,
+        ),
+        section(
+            "targets",
+            "Targets",
+            "The center's targets (quality score at least 80, CSAT at least 75%, AHT at most 9 minutes, FCR at least 85%), week by week and over the month, by team.",
+            targets_section(admin, &mut c, period, metrics).await,
         ),
         section(
             "questions",
@@ -1445,6 +1452,72 @@ async fn comparison_section(admin: &Clients, c: &mut Reporting, start: i64, end:
     Ok((vec![report::compare(&r)], Vec::new()))
 }
 
+/// The center's targets, set before the reports so that the trend charts
+/// draw them too.
+async fn set_targets(admin: &Clients, c: &mut Reporting) -> anyhow::Result<Vec<i32>> {
+    let target = |metric: Metric, value: f64, comparison: rpb::TargetComparison| rpb::Target {
+        metric: metric as i32,
+        value,
+        comparison: comparison as i32,
+        dimension: 0,
+        group_id: String::new(),
+    };
+    let targets = vec![
+        target(Metric::QualityScore, 80.0, rpb::TargetComparison::AtLeast),
+        target(Metric::Csat, 0.75, rpb::TargetComparison::AtLeast),
+        target(
+            Metric::AverageHandleTime,
+            540.0,
+            rpb::TargetComparison::AtMost,
+        ),
+        target(
+            Metric::FirstContactResolution,
+            0.85,
+            rpb::TargetComparison::AtLeast,
+        ),
+    ];
+    let metrics = targets.iter().map(|t| t.metric).collect();
+    admin
+        .call(
+            K,
+            c.update_settings(rpb::UpdateSettingsRequest {
+                settings: Some(rpb::Settings {
+                    targets,
+                    ..Default::default()
+                }),
+                update_mask: Some(prost_types::FieldMask {
+                    paths: vec!["targets".into()],
+                }),
+                etag: String::new(),
+            }),
+        )
+        .await?;
+    Ok(metrics)
+}
+
+async fn targets_section(
+    admin: &Clients,
+    c: &mut Reporting,
+    period: &rpb::Period,
+    metrics: anyhow::Result<Vec<i32>>,
+) -> Filled {
+    let metrics = metrics?;
+    let r = admin
+        .call(
+            K,
+            c.run_target_report(rpb::RunTargetReportRequest {
+                period: Some(*period),
+                granularity: Granularity::Week as i32,
+                group_by: Dimension::Team as i32,
+                metrics,
+                page_size: 100,
+                ..Default::default()
+            }),
+        )
+        .await?;
+    Ok((vec![report::targets(&r)], Vec::new()))
+}
+
 async fn questions_section(
     admin: &Clients,
     c: &mut Reporting,
@@ -1472,7 +1545,7 @@ fn dim_name(d: Dimension) -> String {
 }
 
 /// The section ids the page always has, in order.
-pub const SECTION_IDS: [&str; 11] = [
+pub const SECTION_IDS: [&str; 12] = [
     "center",
     "sampling",
     "evaluators",
@@ -1483,6 +1556,7 @@ pub const SECTION_IDS: [&str; 11] = [
     "customer",
     "trends",
     "comparison",
+    "targets",
     "questions",
 ];
 
