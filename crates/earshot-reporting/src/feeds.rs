@@ -331,3 +331,117 @@ pub fn calibration_event(e: &earshot_proto::calibration::v1::Event) -> Decoded {
         ..Decoded::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn call() -> sampling::Interaction {
+        sampling::Interaction {
+            id: "i1".into(),
+            channel: common::Channel::Voice as i32,
+            direction: common::Direction::Inbound as i32,
+            agent_id: "a1".into(),
+            team_id: "t1".into(),
+            arrived_time: Some(Timestamp {
+                seconds: 1_767_225_600,
+                nanos: 0,
+            }),
+            wait_duration: Some(Duration {
+                seconds: 12,
+                nanos: 500_000_000,
+            }),
+            fcr_status: sampling::FcrStatus::Pending as i32,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn interactions_are_handled_abandoned_or_other() {
+        let f = interaction(&call()).unwrap();
+        assert_eq!(f.disposition, Disposition::Handled);
+        assert_eq!(f.wait_ms, 12_500);
+        assert_eq!(f.context.start_ms, 1_767_225_600_000);
+        // Pending FCR is unknown until sampling decides.
+        assert_eq!(f.resolution, Resolution::Unknown);
+        let mut a = call();
+        a.abandoned = true;
+        a.agent_id.clear();
+        assert_eq!(interaction(&a).unwrap().disposition, Disposition::Abandoned);
+        let mut o = call();
+        o.agent_id.clear();
+        assert_eq!(interaction(&o).unwrap().disposition, Disposition::Other);
+        // Without a channel it cannot be placed in a rollup.
+        let mut n = call();
+        n.channel = 0;
+        assert!(interaction(&n).is_none());
+    }
+
+    #[test]
+    fn only_submitted_non_self_evaluations_count() {
+        let mut s = scoring::EvaluationSnapshot {
+            evaluation_id: "e1".into(),
+            kind: scoring::EvaluationKind::AdHoc as i32,
+            state: scoring::EvaluationState::Released as i32,
+            scorecard_id: "sc".into(),
+            interaction_id: "i1".into(),
+            agent_id: "a1".into(),
+            channel: common::Channel::Chat as i32,
+            evaluator_id: "ev".into(),
+            total_score: 87.456,
+            passed: true,
+            questions: vec![
+                scoring::QuestionResult {
+                    question_id: "q1".into(),
+                    status: scoring::QuestionStatus::Answered as i32,
+                    failed: true,
+                    ..Default::default()
+                },
+                scoring::QuestionResult {
+                    question_id: "q2".into(),
+                    status: scoring::QuestionStatus::Hidden as i32,
+                    ..Default::default()
+                },
+                scoring::QuestionResult {
+                    question_id: "q3".into(),
+                    status: scoring::QuestionStatus::Unanswered as i32,
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        let e = evaluation(&s).unwrap();
+        assert!(e.released);
+        assert_eq!(e.score.hundredths(), 8746);
+        assert_eq!(
+            e.questions
+                .iter()
+                .map(|q| (q.question_id.as_str(), q.outcome))
+                .collect::<Vec<_>>(),
+            [
+                ("q1", QuestionOutcome::Failed),
+                ("q2", QuestionOutcome::NotApplicable)
+            ]
+        );
+        s.kind = scoring::EvaluationKind::Self_ as i32;
+        assert!(evaluation(&s).is_none());
+        s.kind = scoring::EvaluationKind::Assigned as i32;
+        s.state = scoring::EvaluationState::Draft as i32;
+        assert!(evaluation(&s).is_none());
+        // A snapshot that no longer counts removes the evaluation.
+        let ev = scoring::Event {
+            sequence: 7,
+            tenant_id: "acme".into(),
+            payload: Some(scoring::event::Payload::EvaluationRevised(
+                scoring::EvaluationRevised {
+                    evaluation: Some(s),
+                    ..Default::default()
+                },
+            )),
+            ..Default::default()
+        };
+        let d = scoring_event(&ev);
+        assert_eq!(d.sequence, 7);
+        assert_eq!(d.changes[0].change, Change::EvaluationRemoved("e1".into()));
+    }
+}

@@ -130,7 +130,12 @@ fn b(x: bool) -> i16 {
     i16::from(x)
 }
 
-async fn insert_raw(db: &Db, tenant: &Tenant, ints: &[RawInteraction], evs: &[RawEvaluation]) -> Result<()> {
+async fn insert_raw(
+    db: &Db,
+    tenant: &Tenant,
+    ints: &[RawInteraction],
+    evs: &[RawEvaluation],
+) -> Result<()> {
     let mut tx = db.begin().await?;
     for chunk in ints.chunks(300) {
         let mut sql = String::from("INSERT INTO bench_raw_interactions VALUES ");
@@ -158,7 +163,12 @@ async fn insert_raw(db: &Db, tenant: &Tenant, ints: &[RawInteraction], evs: &[Ra
                     .bind(f.context.agent_id.as_str())
                     .bind(f.context.team_id.as_str())
                     .bind(f.context.queue_id.as_str())
-                    .bind(Channel::ALL.iter().position(|x| *x == f.context.channel).unwrap_or(0) as i16)
+                    .bind(
+                        Channel::ALL
+                            .iter()
+                            .position(|x| *x == f.context.channel)
+                            .unwrap_or(0) as i16,
+                    )
                     .bind(b(f.direction == Direction::Inbound))
                     .bind(b(f.disposition == Disposition::Handled))
                     .bind(b(f.disposition == Disposition::Abandoned))
@@ -255,9 +265,21 @@ async fn day(
                 Disposition::Handled
             },
             wait_ms: rng.below(90_000) as i64,
-            talk_ms: if abandoned { 0 } else { 60_000 + rng.below(600_000) as i64 },
-            hold_ms: if abandoned { 0 } else { rng.below(120_000) as i64 },
-            after_call_work_ms: if abandoned { 0 } else { rng.below(180_000) as i64 },
+            talk_ms: if abandoned {
+                0
+            } else {
+                60_000 + rng.below(600_000) as i64
+            },
+            hold_ms: if abandoned {
+                0
+            } else {
+                rng.below(120_000) as i64
+            },
+            after_call_work_ms: if abandoned {
+                0
+            } else {
+                rng.below(180_000) as i64
+            },
             transferred: !abandoned && rng.chance(8),
             resolution: match rng.below(20) {
                 0..=14 => Resolution::Resolved,
@@ -318,16 +340,18 @@ async fn day(
         });
     }
     let mut evs = Vec::new();
-    let handled: Vec<usize> = (0..raws.len())
+    let mut handled: Vec<usize> = (0..raws.len())
         .filter(|i| raws[*i].fact.disposition == Disposition::Handled)
         .collect();
+    // Distinct interactions: a partial Fisher-Yates shuffle.
     for n in 0..per_day.1 {
-        let Some(&i) = handled.get(rng.below(handled.len() as u64) as usize) else {
+        let n = n as usize;
+        if n >= handled.len() {
             break;
-        };
-        if raws[i].evaluated {
-            continue;
         }
+        let j = n + rng.below((handled.len() - n) as u64) as usize;
+        handled.swap(n, j);
+        let i = handled[n];
         raws[i].evaluated = true;
         let score = 4_000 + rng.below(6_001) as i64;
         let critical = rng.chance(5);
@@ -385,7 +409,11 @@ struct Check {
 }
 
 /// The per-agent quality + operational + customer report from rollups.
-async fn rollup_report(db: &Db, tenant: &Tenant, range: DateRange) -> Result<(usize, BTreeMap<String, Check>)> {
+async fn rollup_report(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+) -> Result<(usize, BTreeMap<String, Check>)> {
     let q: Vec<(QualityKey, QualityCell)> = store::scan(db, tenant, range).await?;
     let i: Vec<(InteractionKey, InteractionCell)> = store::scan(db, tenant, range).await?;
     let f = Filter::default();
@@ -393,20 +421,31 @@ async fn rollup_report(db: &Db, tenant: &Tenant, range: DateRange) -> Result<(us
     let ii = || i.iter().map(|(k, c)| (k, c));
     let qg = group_by(qi(), Dimension::Agent, &f).unwrap_or_default();
     let ig = group_by(ii(), Dimension::Agent, &f).unwrap_or_default();
-    let quality = quality_report(qg, &total(qi(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
-    let ops = operational_report(ig.clone(), &total(ii(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
-    let customer = customer_report(ig, &total(ii(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
+    let quality =
+        quality_report(qg, &total(qi(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
+    let ops = operational_report(ig.clone(), &total(ii(), &f), None, 10)
+        .map_err(earshot_kit::Error::internal)?;
+    let customer =
+        customer_report(ig, &total(ii(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
     let mut out: BTreeMap<String, Check> = BTreeMap::new();
     for r in &ops.rows {
         let c = out.entry(r.group_id.clone()).or_default();
         c.interactions = r.figures.interaction_count;
         c.handled = r.figures.handled_count;
-        c.aht_ms = if r.figures.average_handle_time.no_data { 0.0 } else { r.figures.average_handle_time.value * 1000.0 };
+        c.aht_ms = if r.figures.average_handle_time.no_data {
+            0.0
+        } else {
+            r.figures.average_handle_time.value * 1000.0
+        };
     }
     for r in &quality.rows {
         let c = out.entry(r.group_id.clone()).or_default();
         c.evaluations = r.figures.evaluation_count;
-        c.score = if r.figures.mean_score.no_data { 0.0 } else { r.figures.mean_score.value };
+        c.score = if r.figures.mean_score.no_data {
+            0.0
+        } else {
+            r.figures.mean_score.value
+        };
     }
     for r in &customer.rows {
         out.entry(r.group_id.clone()).or_default().csat_answers = r.figures.csat.sample_size;
@@ -441,7 +480,8 @@ struct RawRow {
 /// The same figures by GROUP BY over the raw rows.
 async fn raw_report(db: &Db, tenant: &Tenant, range: DateRange) -> Result<BTreeMap<String, Check>> {
     let (lo, hi) = (day_number(range.start()), day_number(range.end()));
-    let ints: Vec<RawRow> = with_pool!(db.read(), |p| sqlx::query_as(
+    let ints: Vec<RawRow> = with_pool!(db.read(), |p| {
+        sqlx::query_as(
         "SELECT agent_id, COUNT(*) AS n,
             CAST(SUM(handled) AS BIGINT) AS handled,
             CAST(SUM(CASE WHEN handled = 1 THEN talk_ms + hold_ms + acw_ms ELSE 0 END) AS BIGINT) AS handle_ms,
@@ -466,7 +506,8 @@ async fn raw_report(db: &Db, tenant: &Tenant, range: DateRange) -> Result<BTreeM
     .bind(lo)
     .bind(hi)
     .fetch_all(p)
-    .await)?;
+    .await
+    })?;
     let evs: Vec<(String, i64, i64, i64, i64)> = with_pool!(db.read(), |p| sqlx::query_as(
         "SELECT agent_id, COUNT(*), CAST(SUM(score) AS BIGINT),
             CAST(SUM(passed) AS BIGINT), CAST(SUM(critical) AS BIGINT)
@@ -550,7 +591,12 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             )
         }
     };
-    let db = Db::open(&target, &DbOptions::default(), earshot_reporting::spec().migrations).await?;
+    let db = Db::open(
+        &target,
+        &DbOptions::default(),
+        earshot_reporting::spec().migrations,
+    )
+    .await?;
     {
         let mut tx = db.begin().await?;
         for ddl in RAW_DDL {
@@ -562,7 +608,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let first = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
     let days = 365u64;
-    let per_day = (a.interactions / days, a.evaluations / days);
+    let per_day = (a.interactions.div_ceil(days), a.evaluations.div_ceil(days));
     println!(
         "{engine}: {} interactions, {} evaluations, {} agents over {days} days",
         per_day.0 * days,
@@ -585,7 +631,8 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
             month += 1;
             if checkpoints.contains(&month) {
                 let end = date;
-                let range = DateRange::new(end - chrono::Days::new(89), end).map_err(|_| "range")?;
+                let range =
+                    DateRange::new(end - chrono::Days::new(89), end).map_err(|_| "range")?;
                 let mut rolled = Vec::new();
                 let mut raw = Vec::new();
                 let mut cells = 0;

@@ -327,17 +327,23 @@ where
         .collect();
     for chunk in deltas.chunks(CHUNK) {
         // Read the stored cells of the chunk at once.
+        // The day bounds let the planner range-scan the primary key (cells
+        // arrive in date order, so a chunk spans few days).
+        let lo = chunk.iter().map(|c| c.0).min().unwrap_or(0);
+        let hi = chunk.iter().map(|c| c.0).max().unwrap_or(0);
         let sql = format!(
             "SELECT day, cell_key, body FROM cells
-             WHERE tenant_id = $1 AND family = $2 AND grain = $3
+             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
                AND (day, cell_key) IN (VALUES {})",
-            values(chunk.len(), 2, 3)
+            values(chunk.len(), 2, 5)
         );
         let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
                 .bind(tenant.id())
                 .bind(K::FAMILY)
-                .bind(g);
+                .bind(g)
+                .bind(lo)
+                .bind(hi);
             for (day, key, _) in chunk {
                 q = q.bind(*day).bind(key.as_str());
             }
