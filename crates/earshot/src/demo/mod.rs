@@ -184,6 +184,9 @@ async fn run_in(base: Config, args: &DemoArgs, dir: &std::path::Path) -> anyhow:
         let mut out = std::io::stdout();
         for s in &sections {
             let _ = writeln!(out, "\n== {} ==", s.title);
+            if !s.intro.is_empty() {
+                let _ = writeln!(out, "{}\n", s.intro);
+            }
             if let Some(m) = &s.missing {
                 let _ = writeln!(out, "{m}");
             }
