@@ -327,15 +327,23 @@ where
         .collect();
     for chunk in deltas.chunks(CHUNK) {
         // Read the stored cells of the chunk at once.
-        // The day bounds let the planner range-scan the primary key (cells
-        // arrive in date order, so a chunk spans few days).
+        // One index range (the chunk's days) and its keys: cells arrive in
+        // date order, so a chunk spans few days; rows of other (day, key)
+        // pairs the range may return are ignored below.
         let lo = chunk.iter().map(|c| c.0).min().unwrap_or(0);
         let hi = chunk.iter().map(|c| c.0).max().unwrap_or(0);
+        let keys: Vec<&str> = {
+            let mut k: Vec<&str> = chunk.iter().map(|c| c.1.as_str()).collect();
+            k.sort_unstable();
+            k.dedup();
+            k
+        };
+        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 6)).collect();
         let sql = format!(
             "SELECT day, cell_key, body FROM cells
              WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
-               AND (day, cell_key) IN (VALUES {})",
-            values(chunk.len(), 2, 5)
+               AND cell_key IN ({})",
+            placeholders.join(", ")
         );
         let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| {
             let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
@@ -344,8 +352,8 @@ where
                 .bind(g)
                 .bind(lo)
                 .bind(hi);
-            for (day, key, _) in chunk {
-                q = q.bind(*day).bind(key.as_str());
+            for key in &keys {
+                q = q.bind(*key);
             }
             q.fetch_all(&mut *c).await
         })?;
