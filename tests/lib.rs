@@ -48,6 +48,10 @@ pub struct TestSuite {
     pub suite: Suite,
     /// Which engine it runs on.
     pub engine: Engine,
+    /// Reporting, when started apart from the others ([`TestSuite::start_split`]).
+    reporting: Option<Suite>,
+    /// The configuration reporting is (re)started with when split.
+    reporting_config: Option<Config>,
     // Dropped last: the suite must stop before its database goes.
     _storage: TestStorage,
 }
@@ -84,8 +88,73 @@ impl TestSuite {
         Ok(TestSuite {
             suite,
             engine,
+            reporting: None,
+            reporting_config: None,
             _storage: storage,
         })
+    }
+
+    /// Starts sampling, scoring and calibration together and reporting as a
+    /// process of its own, so a test can stop and restart reporting while
+    /// the others keep running ([`TestSuite::stop_reporting`],
+    /// [`TestSuite::start_reporting`]).
+    pub async fn start_split(engine: Engine) -> anyhow::Result<TestSuite> {
+        earshot_kit::telemetry::init_for_tests();
+        let storage = TestStorage::new(engine)
+            .await
+            .map_err(|e| anyhow::anyhow!("test storage: {e}"))?;
+        let mut config = Config {
+            data_dir: storage.dir.path().to_path_buf(),
+            ..Config::default()
+        };
+        config.database.url = storage.postgres_url.clone();
+        config.database.max_connections = 4;
+        config.auth.hs256_secret = Some(testing::TEST_SECRET.into());
+        config.server.shutdown_grace = Duration::from_secs(2);
+        for kind in ServiceKind::ALL {
+            config.service_mut(kind).port = Some(0);
+        }
+        let others = [
+            ServiceKind::Sampling,
+            ServiceKind::Scoring,
+            ServiceKind::Calibration,
+        ];
+        let suite = earshot::start(config.clone(), &others, CancellationToken::new()).await?;
+        for kind in others {
+            config.service_mut(kind).endpoint = suite.url(kind);
+        }
+        let mut t = TestSuite {
+            suite,
+            engine,
+            reporting: None,
+            reporting_config: Some(config),
+            _storage: storage,
+        };
+        t.start_reporting().await?;
+        Ok(t)
+    }
+
+    /// Starts reporting again after [`TestSuite::stop_reporting`] (split
+    /// suites only); it resumes from its stored cursors.
+    pub async fn start_reporting(&mut self) -> anyhow::Result<()> {
+        let config = self
+            .reporting_config
+            .clone()
+            .ok_or_else(|| anyhow::anyhow!("reporting is not started apart"))?;
+        if self.reporting.is_none() {
+            self.reporting = Some(
+                earshot::start(config, &[ServiceKind::Reporting], CancellationToken::new()).await?,
+            );
+        }
+        Ok(())
+    }
+
+    /// Stops reporting alone (split suites only).
+    pub async fn stop_reporting(&mut self) -> anyhow::Result<()> {
+        if let Some(r) = self.reporting.take() {
+            r.stop().await?;
+        }
+        Ok(())
     }
 
     /// A channel to a service.
@@ -93,6 +162,7 @@ impl TestSuite {
         let url = self
             .suite
             .url(kind)
+            .or_else(|| self.reporting.as_ref().and_then(|r| r.url(kind)))
             .ok_or_else(|| anyhow::anyhow!("{kind} is not running"))?;
         Ok(Channel::from_shared(url)?.connect().await?)
     }
@@ -141,7 +211,8 @@ impl TestSuite {
     }
 
     /// Stops the suite and waits for it.
-    pub async fn stop(self) -> anyhow::Result<()> {
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        self.stop_reporting().await?;
         self.suite.stop().await?;
         Ok(())
     }

@@ -117,6 +117,8 @@ pub struct Config {
     pub calibration: ServiceConfig,
     /// The reporting service.
     pub reporting: ServiceConfig,
+    /// How the `earshot` command-line client reaches a suite.
+    pub client: ClientConfig,
 }
 
 impl Default for Config {
@@ -133,6 +135,7 @@ impl Default for Config {
             scoring: ServiceConfig::default(),
             calibration: ServiceConfig::default(),
             reporting: ServiceConfig::default(),
+            client: ClientConfig::default(),
         }
     }
 }
@@ -304,6 +307,20 @@ impl TlsConfig {
 }
 
 /// One service's own settings.
+/// The command-line client's defaults (flags and `EARSHOT_ADDRESS`,
+/// `EARSHOT_TOKEN` take precedence).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Scheme and host of the suite, e.g. `https://earshot.example.com`;
+    /// each service's port comes from its section. Default: each service's
+    /// `endpoint`.
+    pub address: Option<String>,
+    /// Bearer token to present. Default: one minted from the embedded
+    /// secret, when the suite runs on this machine.
+    pub token: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServiceConfig {
@@ -619,6 +636,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "scoring",
     "calibration",
     "reporting",
+    "client",
 ];
 
 fn is_postgres_url(url: &str) -> bool {

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use crate::validation::{Violations, parse_id};
 
 /// The medium of an interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Channel {
     /// A phone call.
     Voice,

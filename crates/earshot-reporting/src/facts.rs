@@ -26,7 +26,9 @@ pub const MAX_CATEGORY_CHARS: usize = 100;
 pub const UNCATEGORISED: &str = "uncategorised";
 
 /// An evaluation score, 0 to 100 points, kept in hundredths so sums are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub struct Score(i64);
 
 impl Score {
@@ -58,7 +60,7 @@ impl Score {
 }
 
 /// Who started an interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Direction {
     /// The customer contacted the center (offered to a queue).
     Inbound,
@@ -71,7 +73,7 @@ pub enum Direction {
 }
 
 /// How an interaction ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Disposition {
     /// An agent handled it (answered it, or made it when outbound).
     Handled,
@@ -83,7 +85,7 @@ pub enum Disposition {
 }
 
 /// First contact resolution as known for an interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Resolution {
     /// Not known: excluded from the FCR rate.
     Unknown,
@@ -96,7 +98,7 @@ pub enum Resolution {
 /// Where and when an interaction happened, and who handled it: everything a
 /// rollup key needs. Evaluation events carry a copy (they are "fat"), so an
 /// evaluation can be rolled up before its interaction arrives.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct InteractionContext {
     /// When the interaction started (epoch ms UTC).
     pub start_ms: i64,
@@ -111,7 +113,7 @@ pub struct InteractionContext {
 }
 
 /// An interaction as the ACD/CRM reported it, through sampling's feed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct InteractionFact {
     /// Where, when, who.
     pub context: InteractionContext,
@@ -134,7 +136,7 @@ pub struct InteractionFact {
 }
 
 /// The post-contact survey of an interaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct SurveyFact {
     /// True when a survey was sent (implied when an answer exists).
     pub sent: bool,
@@ -145,7 +147,7 @@ pub struct SurveyFact {
 }
 
 /// A complaint about an interaction.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Complaint {
     /// The complaint's id (unique within the interaction).
     pub complaint_id: String,
@@ -156,7 +158,7 @@ pub struct Complaint {
 }
 
 /// The outcome of one scorecard question in one evaluation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum QuestionOutcome {
     /// The answer met the question's standard.
     Passed,
@@ -167,7 +169,7 @@ pub enum QuestionOutcome {
 }
 
 /// One question's outcome.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct QuestionResult {
     /// The question id within the scorecard.
     pub question_id: String,
@@ -176,7 +178,7 @@ pub struct QuestionResult {
 }
 
 /// The latest revision of a submitted evaluation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct EvaluationFact {
     /// The evaluation's id.
     pub evaluation_id: String,
@@ -200,7 +202,7 @@ pub struct EvaluationFact {
 }
 
 /// Everything reporting knows about one interaction. The unit of change.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct InteractionRecord {
     /// The interaction; `None` until sampling's event arrives.
     pub interaction: Option<InteractionFact>,

@@ -14,8 +14,10 @@
 //!
 //! This crate is a *functional core*: plain Rust, no I/O, no generated
 //! proto types. The gRPC edge (`service.rs`, phase B) maps contract messages
-//! to these types, authorizes, and calls in; the store (`store.rs`, phase B)
-//! persists cells and facts in SQL and must behave like [`rollup::Rollups`].
+//! to these types, authorizes, and calls in; the store ([`store`]) persists
+//! cells and facts in SQL and behaves like [`rollup::Rollups`] (proved by
+//! `tests/store.rs`); [`follow`] runs one follower per change feed and
+//! [`feeds`] decodes their events into fact changes.
 //!
 //! Facts and how they become cells:
 //! - [`facts`]: the domain facts (interaction, survey, complaint, FCR void,
@@ -68,14 +70,18 @@ pub mod calendar;
 pub mod comparison;
 pub mod dimension;
 pub mod facts;
+pub mod feeds;
+pub mod follow;
 pub mod insights;
 pub mod metrics;
 pub mod output;
 pub mod reports;
 pub mod rollup;
+pub mod service;
 pub mod settings;
 pub mod significance;
 pub mod stats;
+pub mod store;
 pub mod targets;
 pub mod trend;
 pub mod validation;
@@ -105,15 +111,34 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
-        let server =
-            ReportingServiceServer::new(Unbuilt).max_decoding_message_size(ctx.max_message_bytes());
+        let feeds = follow::Feeds::default();
+        let channels = vec![
+            (
+                store::Source::Sampling,
+                ctx.channel(ServiceKind::Sampling).ok(),
+            ),
+            (
+                store::Source::Scoring,
+                ctx.channel(ServiceKind::Scoring).ok(),
+            ),
+            (
+                store::Source::Calibration,
+                ctx.channel(ServiceKind::Calibration).ok(),
+            ),
+        ];
+        follow::spawn(
+            &ctx.db,
+            channels,
+            ctx.system_token.clone(),
+            &feeds,
+            ctx.max_message_bytes(),
+            &ctx.tasks,
+            &ctx.shutdown,
+        );
+        let service = service::Reporting::new(ctx.db.clone(), feeds);
+        let server = ReportingServiceServer::new(service)
+            .max_decoding_message_size(ctx.max_message_bytes())
+            .max_encoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })
 }
-
-/// Until the service is built every RPC answers UNIMPLEMENTED (the
-/// generated default stubs), never fake data.
-struct Unbuilt;
-
-#[tonic::async_trait]
-impl reporting_service_server::ReportingService for Unbuilt {}

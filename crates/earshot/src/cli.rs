@@ -3,6 +3,13 @@
 use std::{net::IpAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::client::{
+    Clients, ConnectArgs,
+    commands::{
+        self, AssignmentsCommand, IngestCommand, PlanCommand, ReportArgs, ScorecardCommand,
+    },
+};
 use earshot_kit::{
     auth::{Role, TokenRequest, keys_from_config},
     config::{Config, LogFormat, Overrides, ServiceKind},
@@ -16,6 +23,8 @@ use earshot_kit::{
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
+    #[command(flatten)]
+    connect: ConnectArgs,
     #[command(subcommand)]
     command: Command,
 }
@@ -47,6 +56,24 @@ enum LogFormatArg {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Start a throw-away suite, fill it with a generated contact center,
+    /// run the whole quality program on it and write the reports as one
+    /// HTML page.
+    Demo(crate::demo::DemoArgs),
+    /// Import, validate, export, publish and list scorecards.
+    #[command(subcommand)]
+    Scorecard(ScorecardCommand),
+    /// Create, preview and list sampling plans.
+    #[command(subcommand)]
+    Plan(PlanCommand),
+    /// Send interactions or survey answers from CSV or JSON Lines files.
+    #[command(subcommand)]
+    Ingest(IngestCommand),
+    /// List evaluation assignments.
+    #[command(subcommand)]
+    Assignments(AssignmentsCommand),
+    /// Run a report: as a table, CSV or JSON.
+    Report(ReportArgs),
     /// Run the services (all four by default), each on its own port.
     Serve {
         /// Which services to run, comma-separated
@@ -161,8 +188,40 @@ impl Cli {
                 return ExitCode::from(2);
             }
         };
+        let mut config = config;
+        if matches!(self.command, Command::Demo(_))
+            && std::env::var_os("EARSHOT_LOG__FILTER").is_none()
+        {
+            // The demo narrates; the services' own logs would drown it.
+            config.log.filter = "warn".into();
+        }
         telemetry::init(&config.log);
+        let client = |config: &Config| Clients::from_config(config, &self.connect);
         match self.command {
+            Command::Demo(args) => match crate::demo::run(config, args).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail_client(&e),
+            },
+            Command::Scorecard(cmd) => match client(&config) {
+                Ok(c) => done(commands::scorecard(&c, cmd).await),
+                Err(e) => fail_client(&e),
+            },
+            Command::Plan(cmd) => match client(&config) {
+                Ok(c) => done(commands::plan(&c, cmd).await),
+                Err(e) => fail_client(&e),
+            },
+            Command::Ingest(cmd) => match client(&config) {
+                Ok(c) => done(commands::ingest(&c, cmd).await),
+                Err(e) => fail_client(&e),
+            },
+            Command::Assignments(cmd) => match client(&config) {
+                Ok(c) => done(commands::assignments(&c, cmd).await),
+                Err(e) => fail_client(&e),
+            },
+            Command::Report(args) => match client(&config) {
+                Ok(c) => done(commands::report(&c, args).await),
+                Err(e) => fail_client(&e),
+            },
             Command::Serve { services } => serve(config, &services).await,
             Command::Migrate { services } => match crate::migrate(&config, &services).await {
                 Ok(()) => ExitCode::SUCCESS,
@@ -323,6 +382,19 @@ async fn health(config: &Config, services: &[ServiceKind], timeout: Duration) ->
     } else {
         ExitCode::FAILURE
     }
+}
+
+fn done(r: anyhow::Result<()>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail_client(&e),
+    }
+}
+
+/// Prints a client error and returns a failing exit code.
+fn fail_client(e: &anyhow::Error) -> ExitCode {
+    eprintln!("earshot: {e}");
+    ExitCode::FAILURE
 }
 
 /// Prints one line for `e` and returns a failing exit code.

@@ -20,6 +20,8 @@ use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 
 pub mod cli;
+pub mod client;
+pub mod demo;
 
 /// The spec of each service, from its crate.
 pub fn spec(kind: ServiceKind) -> ServiceSpec {

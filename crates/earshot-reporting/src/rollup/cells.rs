@@ -156,6 +156,15 @@ impl Cell for InteractionCell {
             e.count = e.count.wrapping_add(t.count);
             e.resolved = e.resolved.wrapping_add(t.resolved);
         }
+        // Adding a difference (the store folds "new minus old" into a
+        // stored cell) can bring a category back to zero: it disappears.
+        if o.complaints
+            .values()
+            .any(|t| t.count <= 0 || t.resolved < 0)
+        {
+            self.complaints
+                .retain(|_, t| *t != ComplaintTally::default());
+        }
     }
 
     fn subtract(&mut self, o: &Self) {

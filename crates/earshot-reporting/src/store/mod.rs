@@ -1,0 +1,713 @@
+//! Reporting's SQL: one query text for SQLite and PostgreSQL, every fact and
+//! cell statement bound to a tenant.
+//!
+//! | table | holds |
+//! | --- | --- |
+//! | `feed_cursors` | per followed feed: last applied sequence, last head seen, when |
+//! | `records` | per interaction: the [`InteractionRecord`] and the context its contribution was computed in |
+//! | `cells` | rollup cells per tenant × family × grain × date × key (see [`codec`]) |
+//! | `tenant_context` | the tenant's time zone, from sampling's feed |
+//! | `settings` | the tenant's reporting settings (encoded), etag, service-level thresholds |
+//!
+//! [`apply`] is the only writer of facts and cells. One batch of one feed is
+//! one transaction: first the cursor moves by compare-and-set (`UPDATE …
+//! WHERE source = $s AND seq = $old`), so a second replica applying the same
+//! batch finds 0 rows and rolls back before touching anything (on
+//! PostgreSQL the row lock also serialises the two); then each touched
+//! record's old contribution is subtracted and its new one added, summed per
+//! cell in memory and written once per cell.
+
+pub mod codec;
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono_tz::Tz;
+use earshot_kit::{
+    Error, Result,
+    auth::Tenant,
+    db::{Db, Tx},
+    with_pool, with_tx,
+};
+
+use crate::calendar::DateRange;
+use crate::dimension::Channel;
+use crate::facts::{Complaint, EvaluationFact, InteractionFact, InteractionRecord, SurveyFact};
+use crate::rollup::cells::Cell;
+use crate::rollup::contribution::{RollupContext, ServiceLevelThresholds, contribution};
+use crate::rollup::cover::cover;
+use crate::rollup::keys::{CellKey, Grain};
+use crate::rollup::{DEFAULT_GRAINS, Rollups};
+use codec::{StoredCell, StoredKey, day_number, grain_code};
+
+/// A change feed reporting follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// Sampling: interactions, surveys, complaints, FCR voids, time zones.
+    Sampling,
+    /// Scoring: evaluations.
+    Scoring,
+    /// Calibration: sessions (followed for lag; no figure depends on it yet).
+    Calibration,
+}
+
+impl Source {
+    /// Every source, in contract order.
+    pub const ALL: [Source; 3] = [Source::Sampling, Source::Scoring, Source::Calibration];
+
+    /// The cursor's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Source::Sampling => "sampling",
+            Source::Scoring => "scoring",
+            Source::Calibration => "calibration",
+        }
+    }
+}
+
+/// One change to an interaction's record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// The interaction itself (created or updated).
+    Interaction(InteractionFact),
+    /// Its survey (replaces any earlier one).
+    Survey(SurveyFact),
+    /// A complaint (by id).
+    Complaint(Complaint),
+    /// A repeat contact voided its FCR.
+    FcrVoided,
+    /// The latest revision of a counting evaluation.
+    Evaluation(EvaluationFact),
+    /// An evaluation no longer counts.
+    EvaluationRemoved(String),
+}
+
+/// A change to one interaction of one tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FactChange {
+    /// The tenant (from the feed event).
+    pub tenant: Tenant,
+    /// The interaction.
+    pub interaction_id: String,
+    /// What changed.
+    pub change: Change,
+}
+
+/// A batch of one feed, decoded.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The feed.
+    pub source: Source,
+    /// The cursor the batch was read after.
+    pub after: i64,
+    /// The sequence of its last event (the new cursor).
+    pub last: i64,
+    /// The source's head when read.
+    pub head: i64,
+    /// When its last event occurred (epoch ms).
+    pub last_occurred_at: i64,
+    /// Time zones announced by the batch, in order.
+    pub time_zones: Vec<(Tenant, Tz)>,
+    /// The fact changes, in feed order.
+    pub changes: Vec<FactChange>,
+}
+
+/// What [`apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Applied and the cursor moved.
+    Applied,
+    /// The cursor was not at `after`: someone else applied (or is applying)
+    /// it. Nothing was written; re-read the cursor.
+    Conflict,
+}
+
+/// A cursor as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct CursorRow {
+    /// The feed's name.
+    pub source: String,
+    /// Last sequence applied.
+    pub seq: i64,
+    /// Last head seen.
+    pub head: i64,
+    /// When the last applied event occurred (epoch ms).
+    pub last_occurred_at: i64,
+    /// When a batch was last applied (epoch ms).
+    pub last_applied_at: i64,
+}
+
+/// The rollup context as stored with a record.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+struct StoredContext {
+    time_zone: String,
+    default_ms: i64,
+    by_channel: Vec<(Channel, i64)>,
+}
+
+impl StoredContext {
+    fn of(ctx: &RollupContext) -> Self {
+        StoredContext {
+            time_zone: ctx.time_zone.name().to_owned(),
+            default_ms: ctx.service_level.default_ms,
+            by_channel: ctx
+                .service_level
+                .by_channel
+                .iter()
+                .map(|(c, t)| (*c, *t))
+                .collect(),
+        }
+    }
+
+    fn context(&self) -> RollupContext {
+        RollupContext {
+            time_zone: self.time_zone.parse().unwrap_or(Tz::UTC),
+            service_level: self.thresholds(),
+        }
+    }
+
+    fn thresholds(&self) -> ServiceLevelThresholds {
+        ServiceLevelThresholds {
+            default_ms: self.default_ms,
+            by_channel: self.by_channel.iter().copied().collect(),
+        }
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String> {
+    serde_json::to_string(v).map_err(Error::internal)
+}
+
+fn unjson<T: serde::de::DeserializeOwned>(s: &str) -> Result<T> {
+    serde_json::from_str(s).map_err(|e| Error::internal(format!("corrupt stored row: {e}")))
+}
+
+/// Applies one decoded batch in one transaction (see the module docs).
+pub async fn apply(db: &Db, batch: &Batch, now_ms: i64) -> Result<Applied> {
+    let mut tx = db.begin().await?;
+    let moved = with_tx!(tx, |c| {
+        sqlx::query(
+        "UPDATE feed_cursors SET seq = $1, head = $2, last_occurred_at = $3, last_applied_at = $4
+         WHERE source = $5 AND seq = $6"
+    )
+    .bind(batch.last)
+    .bind(batch.head.max(batch.last))
+    .bind(batch.last_occurred_at)
+    .bind(now_ms)
+    .bind(batch.source.name())
+    .bind(batch.after)
+    .execute(&mut *c)
+    .await
+    .map(|r| r.rows_affected())
+    })?;
+    if moved != 1 {
+        tx.rollback().await?;
+        return Ok(Applied::Conflict);
+    }
+    for (tenant, tz) in &batch.time_zones {
+        with_tx!(tx, |c| sqlx::query(
+            "INSERT INTO tenant_context (tenant_id, time_zone) VALUES ($1, $2)
+             ON CONFLICT (tenant_id) DO UPDATE SET time_zone = excluded.time_zone"
+        )
+        .bind(tenant.id())
+        .bind(tz.name())
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+    }
+    apply_changes(&mut tx, &batch.changes).await?;
+    tx.commit().await?;
+    Ok(Applied::Applied)
+}
+
+/// Applies fact changes inside `tx`: records and cells. Also the bulk path
+/// of the benchmark (which has no cursor to move).
+pub async fn apply_changes(tx: &mut Tx, changes: &[FactChange]) -> Result<()> {
+    // Group by tenant and interaction, keeping first-seen order.
+    let mut order: Vec<(Tenant, String)> = Vec::new();
+    let mut grouped: HashMap<(Tenant, String), Vec<&Change>> = HashMap::new();
+    for ch in changes {
+        let k = (ch.tenant.clone(), ch.interaction_id.clone());
+        grouped
+            .entry(k.clone())
+            .or_insert_with(|| {
+                order.push(k);
+                Vec::new()
+            })
+            .push(&ch.change);
+    }
+    let mut by_tenant: BTreeMap<Tenant, Vec<String>> = BTreeMap::new();
+    for (t, id) in &order {
+        by_tenant.entry(t.clone()).or_default().push(id.clone());
+    }
+    for (tenant, ids) in by_tenant {
+        let ctx = tenant_context_tx(tx, &tenant).await?;
+        let mut stored = load_records(tx, &tenant, &ids).await?;
+        let mut delta = Rollups::default();
+        let mut to_save: Vec<(String, InteractionRecord)> = Vec::new();
+        for id in ids {
+            let Some(list) = grouped.remove(&(tenant.clone(), id.clone())) else {
+                continue;
+            };
+            let (mut record, old_ctx) = match stored.remove(&id) {
+                Some((r, c)) => (r, Some(c)),
+                None => (InteractionRecord::default(), None),
+            };
+            let before = record.clone();
+            for change in list {
+                apply_change(&mut record, change);
+            }
+            if record == before && old_ctx.as_ref() == Some(&ctx) {
+                continue; // a duplicate: nothing changes
+            }
+            if let Some(old_ctx) = &old_ctx {
+                delta.subtract(&contribution(&before, old_ctx));
+            }
+            delta.add(&contribution(&record, &ctx));
+            to_save.push((id, record));
+        }
+        save_records(tx, &tenant, &to_save, &ctx).await?;
+        for grain in DEFAULT_GRAINS {
+            write_delta(tx, &tenant, grain, delta.interactions.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.quality.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.questions.at(grain)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Rows per multi-row statement (well under SQLite's 32,766 parameters).
+const CHUNK: usize = 250;
+
+/// `($1, $2), ($3, $4), …` for `rows` rows of `width` parameters after the
+/// first `offset` parameters.
+fn values(rows: usize, width: usize, offset: usize) -> String {
+    let mut out = String::new();
+    for r in 0..rows {
+        if r > 0 {
+            out.push_str(", ");
+        }
+        out.push('(');
+        for c in 0..width {
+            if c > 0 {
+                out.push_str(", ");
+            }
+            out.push_str(&format!("${}", offset + r * width + c + 1));
+        }
+        out.push(')');
+    }
+    out
+}
+
+/// Folds one change into a record.
+pub fn apply_change(record: &mut InteractionRecord, change: &Change) {
+    match change {
+        Change::Interaction(i) => record.interaction = Some(i.clone()),
+        Change::Survey(s) => record.survey = Some(*s),
+        Change::Complaint(c) => record.upsert_complaint(c.clone()),
+        Change::FcrVoided => record.fcr_voided = true,
+        Change::Evaluation(e) => record.upsert_evaluation(e.clone()),
+        Change::EvaluationRemoved(id) => record.remove_evaluation(id),
+    }
+}
+
+async fn write_delta<'a, K, C>(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    grain: Grain,
+    cells: impl Iterator<Item = (&'a K, &'a C)>,
+) -> Result<()>
+where
+    K: CellKey + StoredKey + 'a,
+    C: Cell + StoredCell + 'a,
+{
+    let g = grain_code(grain);
+    let deltas: Vec<(i32, String, &C)> = cells
+        .filter(|(_, c)| !c.is_zero())
+        .map(|(k, c)| (day_number(k.date()), k.encode(), c))
+        .collect();
+    for chunk in deltas.chunks(CHUNK) {
+        // Read the stored cells of the chunk at once.
+        // One index range (the chunk's days) and its keys: cells arrive in
+        // date order, so a chunk spans few days; rows of other (day, key)
+        // pairs the range may return are ignored below.
+        let lo = chunk.iter().map(|c| c.0).min().unwrap_or(0);
+        let hi = chunk.iter().map(|c| c.0).max().unwrap_or(0);
+        let keys: Vec<&str> = {
+            let mut k: Vec<&str> = chunk.iter().map(|c| c.1.as_str()).collect();
+            k.sort_unstable();
+            k.dedup();
+            k
+        };
+        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 6)).collect();
+        let sql = format!(
+            "SELECT day, cell_key, body FROM cells
+             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
+               AND cell_key IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(tenant.id())
+                .bind(K::FAMILY)
+                .bind(g)
+                .bind(lo)
+                .bind(hi);
+            for key in &keys {
+                q = q.bind(*key);
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        let mut current: HashMap<(i32, String), Vec<u8>> =
+            rows.into_iter().map(|(d, k, b)| ((d, k), b)).collect();
+        let mut upserts: Vec<(i32, &str, Vec<u8>)> = Vec::new();
+        let mut deletes: Vec<(i32, &str)> = Vec::new();
+        for (day, key, delta) in chunk {
+            let mut cell = match current.remove(&(*day, key.clone())) {
+                Some(b) => C::decode(&b).ok_or_else(|| Error::internal("corrupt rollup cell"))?,
+                None => C::default(),
+            };
+            cell.add(delta);
+            if cell.is_zero() {
+                deletes.push((*day, key));
+            } else {
+                upserts.push((*day, key, cell.encode()));
+            }
+        }
+        if !upserts.is_empty() {
+            let sql = format!(
+                "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body) VALUES {}
+                 ON CONFLICT (tenant_id, family, grain, day, cell_key)
+                 DO UPDATE SET body = excluded.body",
+                values(upserts.len(), 6, 0)
+            );
+            with_tx!(tx, |c| {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+                for (day, key, body) in &upserts {
+                    q = q
+                        .bind(tenant.id())
+                        .bind(K::FAMILY)
+                        .bind(g)
+                        .bind(*day)
+                        .bind(*key)
+                        .bind(body.as_slice());
+                }
+                q.execute(&mut *c).await.map(|_| ())
+            })?;
+        }
+        for (day, key) in deletes {
+            with_tx!(tx, |c| {
+                sqlx::query(
+                "DELETE FROM cells
+                 WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day = $4 AND cell_key = $5"
+            )
+            .bind(tenant.id())
+            .bind(K::FAMILY)
+            .bind(g)
+            .bind(day)
+            .bind(key)
+            .execute(&mut *c)
+            .await
+            .map(|_| ())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The stored records among `ids`, with the context each was computed in.
+async fn load_records(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    ids: &[String],
+) -> Result<HashMap<String, (InteractionRecord, RollupContext)>> {
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT interaction_id, body, context FROM records
+             WHERE tenant_id = $1 AND interaction_id IN ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<(String, String, String)> = with_tx!(tx, |c| {
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            q.fetch_all(&mut *c).await
+        })?;
+        for (id, body, ctx) in rows {
+            let ctx: StoredContext = unjson(&ctx)?;
+            out.insert(id, (unjson(&body)?, ctx.context()));
+        }
+    }
+    Ok(out)
+}
+
+async fn save_records(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    records: &[(String, InteractionRecord)],
+    ctx: &RollupContext,
+) -> Result<()> {
+    let ctx = json(&StoredContext::of(ctx))?;
+    for chunk in records.chunks(CHUNK) {
+        let bodies: Vec<String> = chunk.iter().map(|(_, r)| json(r)).collect::<Result<_>>()?;
+        let sql = format!(
+            "INSERT INTO records (tenant_id, interaction_id, body, context) VALUES {}
+             ON CONFLICT (tenant_id, interaction_id)
+             DO UPDATE SET body = excluded.body, context = excluded.context",
+            values(chunk.len(), 4, 0)
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for ((id, _), body) in chunk.iter().zip(&bodies) {
+                q = q
+                    .bind(tenant.id())
+                    .bind(id.as_str())
+                    .bind(body.as_str())
+                    .bind(ctx.as_str());
+            }
+            q.execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
+async fn tenant_context_tx(tx: &mut Tx, tenant: &Tenant) -> Result<RollupContext> {
+    let tz: Option<(String,)> = with_tx!(tx, |c| sqlx::query_as(
+        "SELECT time_zone FROM tenant_context WHERE tenant_id = $1"
+    )
+    .bind(tenant.id())
+    .fetch_optional(&mut *c)
+    .await)?;
+    let sl: Option<(String,)> = with_tx!(tx, |c| sqlx::query_as(
+        "SELECT service_level FROM settings WHERE tenant_id = $1"
+    )
+    .bind(tenant.id())
+    .fetch_optional(&mut *c)
+    .await)?;
+    let service_level = match sl {
+        Some((s,)) => unjson::<StoredThresholds>(&s)?.thresholds(),
+        None => ServiceLevelThresholds::default(),
+    };
+    Ok(RollupContext {
+        time_zone: tz.and_then(|(t,)| t.parse().ok()).unwrap_or(Tz::UTC),
+        service_level,
+    })
+}
+
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct StoredThresholds {
+    default_ms: i64,
+    by_channel: Vec<(Channel, i64)>,
+}
+
+impl StoredThresholds {
+    fn thresholds(&self) -> ServiceLevelThresholds {
+        ServiceLevelThresholds {
+            default_ms: self.default_ms,
+            by_channel: self.by_channel.iter().copied().collect(),
+        }
+    }
+}
+
+/// The tenant's time zone as sampling announced it (UTC until then).
+pub async fn time_zone(db: &Db, tenant: &Tenant) -> Result<Tz> {
+    let tz: Option<(String,)> = with_pool!(db.read(), |p| sqlx::query_as(
+        "SELECT time_zone FROM tenant_context WHERE tenant_id = $1"
+    )
+    .bind(tenant.id())
+    .fetch_optional(p)
+    .await)?;
+    Ok(tz.and_then(|(t,)| t.parse().ok()).unwrap_or(Tz::UTC))
+}
+
+/// The tenant's stored settings: (etag, encoded body).
+pub async fn settings(db: &Db, tenant: &Tenant) -> Result<Option<(String, Vec<u8>)>> {
+    let row: Option<(String, Vec<u8>)> = with_pool!(db.read(), |p| sqlx::query_as(
+        "SELECT etag, body FROM settings WHERE tenant_id = $1"
+    )
+    .bind(tenant.id())
+    .fetch_optional(p)
+    .await)?;
+    Ok(row)
+}
+
+/// Replaces the tenant's settings when the stored etag is `expected`
+/// (`None`: none stored yet). False when the etag moved meanwhile.
+/// The thresholds apply to facts applied from now on; records already
+/// applied keep the context they were computed in until they change.
+pub async fn put_settings(
+    db: &Db,
+    tenant: &Tenant,
+    expected: Option<&str>,
+    etag: &str,
+    body: &[u8],
+    thresholds: &ServiceLevelThresholds,
+) -> Result<bool> {
+    let sl = json(&StoredThresholds {
+        default_ms: thresholds.default_ms,
+        by_channel: thresholds
+            .by_channel
+            .iter()
+            .map(|(c, t)| (*c, *t))
+            .collect(),
+    })?;
+    let mut tx = db.begin().await?;
+    let n = match expected {
+        Some(old) => with_tx!(tx, |c| sqlx::query(
+            "UPDATE settings SET etag = $1, body = $2, service_level = $3
+             WHERE tenant_id = $4 AND etag = $5"
+        )
+        .bind(etag)
+        .bind(body)
+        .bind(&sl)
+        .bind(tenant.id())
+        .bind(old)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected()))?,
+        None => with_tx!(tx, |c| {
+            sqlx::query(
+            "INSERT INTO settings (tenant_id, etag, body, service_level) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (tenant_id) DO NOTHING"
+        )
+        .bind(tenant.id())
+        .bind(etag)
+        .bind(body)
+        .bind(&sl)
+        .execute(&mut *c)
+        .await
+        .map(|r| r.rows_affected())
+        })?,
+    };
+    if n != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Every cursor.
+pub async fn cursors(db: &Db) -> Result<Vec<CursorRow>> {
+    let rows = with_pool!(db.read(), |p| {
+        sqlx::query_as::<_, CursorRow>(
+        "SELECT source, seq, head, last_occurred_at, last_applied_at FROM feed_cursors ORDER BY source"
+    )
+    .fetch_all(p)
+    .await
+    })?;
+    Ok(rows)
+}
+
+/// The cursor of one feed.
+pub async fn cursor(db: &Db, source: Source) -> Result<CursorRow> {
+    let row = with_pool!(db.read(), |p| {
+        sqlx::query_as::<_, CursorRow>(
+        "SELECT source, seq, head, last_occurred_at, last_applied_at FROM feed_cursors WHERE source = $1"
+    )
+    .bind(source.name())
+    .fetch_optional(p)
+    .await
+    })?;
+    row.ok_or_else(|| Error::internal(format!("no cursor for {}", source.name())))
+}
+
+/// Records a head seen without events to apply.
+pub async fn note_head(db: &Db, source: Source, head: i64) -> Result<()> {
+    let mut tx = db.begin().await?;
+    with_tx!(tx, |c| sqlx::query(
+        "UPDATE feed_cursors SET head = $1 WHERE source = $2 AND head < $1"
+    )
+    .bind(head)
+    .bind(source.name())
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))?;
+    tx.commit().await
+}
+
+/// The cells of one family covering `range` (read at day and month grain,
+/// see [`cover`]).
+pub async fn scan<K, C>(db: &Db, tenant: &Tenant, range: DateRange) -> Result<Vec<(K, C)>>
+where
+    K: CellKey + StoredKey,
+    C: Cell + StoredCell,
+{
+    // Consecutive pieces of one grain are one index range.
+    let mut runs: Vec<(Grain, i32, i32)> = Vec::new();
+    for p in cover(range, &DEFAULT_GRAINS) {
+        let d = day_number(p.start);
+        match runs.last_mut() {
+            Some((g, _, hi)) if *g == p.grain => *hi = d,
+            _ => runs.push((p.grain, d, d)),
+        }
+    }
+    let mut out = Vec::new();
+    for (grain, lo, hi) in runs {
+        let rows: Vec<(i32, String, Vec<u8>)> = with_pool!(db.read(), |p| sqlx::query_as(
+            "SELECT day, cell_key, body FROM cells
+             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5"
+        )
+        .bind(tenant.id())
+        .bind(K::FAMILY)
+        .bind(grain_code(grain))
+        .bind(lo)
+        .bind(hi)
+        .fetch_all(p)
+        .await)?;
+        decode_rows(rows, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Every stored cell of one family at one grain (tests and checks).
+pub async fn cells_at<K, C>(db: &Db, tenant: &Tenant, grain: Grain) -> Result<Vec<(K, C)>>
+where
+    K: CellKey + StoredKey,
+    C: Cell + StoredCell,
+{
+    let rows: Vec<(i32, String, Vec<u8>)> = with_pool!(db.read(), |p| sqlx::query_as(
+        "SELECT day, cell_key, body FROM cells
+         WHERE tenant_id = $1 AND family = $2 AND grain = $3"
+    )
+    .bind(tenant.id())
+    .bind(K::FAMILY)
+    .bind(grain_code(grain))
+    .fetch_all(p)
+    .await)?;
+    let mut out = Vec::new();
+    decode_rows(rows, &mut out)?;
+    Ok(out)
+}
+
+fn decode_rows<K: StoredKey, C: StoredCell>(
+    rows: Vec<(i32, String, Vec<u8>)>,
+    out: &mut Vec<(K, C)>,
+) -> Result<()> {
+    out.reserve(rows.len());
+    for (day, key, body) in rows {
+        let date = codec::day_date(day);
+        let k = K::decode(date, &key).ok_or_else(|| Error::internal("corrupt rollup key"))?;
+        let c = C::decode(&body).ok_or_else(|| Error::internal("corrupt rollup cell"))?;
+        out.push((k, c));
+    }
+    Ok(())
+}
+
+/// The stored record of an interaction (tests and checks).
+pub async fn record(
+    db: &Db,
+    tenant: &Tenant,
+    interaction_id: &str,
+) -> Result<Option<InteractionRecord>> {
+    let row: Option<(String,)> = with_pool!(db.read(), |p| sqlx::query_as(
+        "SELECT body FROM records WHERE tenant_id = $1 AND interaction_id = $2"
+    )
+    .bind(tenant.id())
+    .bind(interaction_id)
+    .fetch_optional(p)
+    .await)?;
+    row.map(|(b,)| unjson(&b)).transpose()
+}

@@ -1,0 +1,292 @@
+//! The reporting store on SQLite and PostgreSQL: stored cells equal the
+//! in-memory reference `rollup::Rollups` on random histories, a duplicate
+//! batch is a no-op, and a cursor compare-and-set conflict is detected.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::BTreeMap;
+
+use chrono_tz::Tz;
+use earshot_kit::{
+    auth::Tenant,
+    db::Db,
+    testing::{Engine, TestStorage},
+};
+use earshot_reporting::dimension::Channel;
+use earshot_reporting::facts::*;
+use earshot_reporting::rollup::cells::{InteractionCell, QualityCell, QuestionCell};
+use earshot_reporting::rollup::contribution::{RollupContext, contribution};
+use earshot_reporting::rollup::keys::{Grain, InteractionKey, QualityKey, QuestionKey};
+use earshot_reporting::rollup::{DEFAULT_GRAINS, Rollups};
+use earshot_reporting::store::{self, Applied, Batch, Change, FactChange, Source};
+
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn pick<'a>(&mut self, v: &'a [&'a str]) -> &'a str {
+        v[self.below(v.len() as u64) as usize]
+    }
+}
+
+const T0: i64 = 1_767_225_600_000; // 2026-01-01T00:00Z
+
+fn context(r: &mut Rng, id: u64) -> InteractionContext {
+    InteractionContext {
+        // Spread over ~70 days so months and days both get cells.
+        start_ms: T0 + (id as i64 % 70) * 86_400_000 + (id as i64 % 24) * 3_600_000,
+        channel: Channel::ALL[(id % 3) as usize],
+        agent_id: format!("a{}", id % 5),
+        team_id: r.pick(&["t1", "t2"]).to_owned(),
+        queue_id: format!("q{}", id % 2),
+    }
+}
+
+fn random_change(r: &mut Rng, contexts: &BTreeMap<u64, InteractionContext>) -> (String, Change) {
+    let id = r.below(contexts.len() as u64);
+    let ctx = contexts[&id].clone();
+    let change = match r.below(7) {
+        0 | 1 => Change::Interaction(InteractionFact {
+            context: ctx,
+            direction: [Direction::Inbound, Direction::Outbound][r.below(2) as usize],
+            disposition: [
+                Disposition::Handled,
+                Disposition::Abandoned,
+                Disposition::Other,
+            ][r.below(3) as usize],
+            wait_ms: r.below(60_000) as i64,
+            talk_ms: r.below(600_000) as i64,
+            hold_ms: r.below(60_000) as i64,
+            after_call_work_ms: r.below(120_000) as i64,
+            transferred: r.below(4) == 0,
+            resolution: [
+                Resolution::Unknown,
+                Resolution::Resolved,
+                Resolution::NotResolved,
+            ][r.below(3) as usize],
+        }),
+        2 => Change::Survey(SurveyFact {
+            sent: true,
+            csat: Some(1 + r.below(5) as u8).filter(|_| r.below(4) != 0),
+            nps: Some(r.below(11) as u8).filter(|_| r.below(3) != 0),
+        }),
+        3 => Change::Complaint(Complaint {
+            complaint_id: format!("c{}", r.below(2)),
+            category: r.pick(&["Billing", "Rude", ""]).to_owned(),
+            resolved: r.below(2) == 0,
+        }),
+        4 => Change::FcrVoided,
+        5 => Change::EvaluationRemoved(format!("e{id}-{}", r.below(2))),
+        _ => Change::Evaluation(EvaluationFact {
+            evaluation_id: format!("e{id}-{}", r.below(2)),
+            context: ctx,
+            scorecard_id: r.pick(&["sc1", "sc2"]).to_owned(),
+            evaluator_id: r.pick(&["ev1", "ev2"]).to_owned(),
+            score: Score::from_hundredths(r.below(10_001) as i64),
+            passed: r.below(2) == 0,
+            critical_failure: r.below(5) == 0,
+            released: r.below(2) == 0,
+            questions: (0..r.below(4))
+                .map(|q| QuestionResult {
+                    question_id: format!("q{q}"),
+                    outcome: [
+                        QuestionOutcome::Passed,
+                        QuestionOutcome::Failed,
+                        QuestionOutcome::NotApplicable,
+                    ][r.below(3) as usize],
+                })
+                .collect(),
+        }),
+    };
+    (format!("i{id}"), change)
+}
+
+async fn assert_same(db: &Db, tenant: &Tenant, reference: &Rollups) {
+    for grain in DEFAULT_GRAINS {
+        let got: BTreeMap<InteractionKey, InteractionCell> = store::cells_at(db, tenant, grain)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let want: BTreeMap<InteractionKey, InteractionCell> = reference
+            .interactions
+            .at(grain)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        for (k, v) in &want {
+            assert_eq!(got.get(k), Some(v), "{k:?}");
+        }
+        assert_eq!(got, want, "interaction cells at {grain:?}");
+        let got: BTreeMap<QualityKey, QualityCell> = store::cells_at(db, tenant, grain)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let want: BTreeMap<QualityKey, QualityCell> = reference
+            .quality
+            .at(grain)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        assert_eq!(got, want, "quality cells at {grain:?}");
+        let got: BTreeMap<QuestionKey, QuestionCell> = store::cells_at(db, tenant, grain)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let want: BTreeMap<QuestionKey, QuestionCell> = reference
+            .questions
+            .at(grain)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        assert_eq!(got, want, "question cells at {grain:?}");
+    }
+}
+
+fn batch(source: Source, after: i64, changes: Vec<FactChange>) -> Batch {
+    Batch {
+        source,
+        after,
+        last: after + changes.len().max(1) as i64,
+        head: after + changes.len().max(1) as i64,
+        last_occurred_at: T0,
+        time_zones: Vec::new(),
+        changes,
+    }
+}
+
+#[tokio::test]
+async fn stored_cells_equal_the_reference_on_random_histories() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let db = storage
+            .open("reporting", earshot_reporting::spec().migrations)
+            .await
+            .unwrap();
+        let acme = Tenant::trusted("acme");
+        let globex = Tenant::trusted("globex");
+        for seed in [7u64, 99, 12_345] {
+            let mut r = Rng(seed);
+            // A fresh tenant per seed, so each history starts empty.
+            let tenant = Tenant::trusted(format!("acme-{seed}"));
+            let contexts: BTreeMap<u64, InteractionContext> =
+                (0..12).map(|i| (i, context(&mut r, i))).collect();
+            let mut records: BTreeMap<String, InteractionRecord> = BTreeMap::new();
+            let mut reference = Rollups::default();
+            let ctx = RollupContext::default();
+            let mut cursor = store::cursor(&db, Source::Scoring).await.unwrap().seq;
+            for _ in 0..25 {
+                let n = 1 + r.below(8);
+                let mut changes = Vec::new();
+                for _ in 0..n {
+                    let (id, change) = random_change(&mut r, &contexts);
+                    let rec = records.entry(id.clone()).or_default();
+                    let old = contribution(rec, &ctx);
+                    store::apply_change(rec, &change);
+                    reference.apply_change(&old, &contribution(rec, &ctx));
+                    changes.push(FactChange {
+                        tenant: tenant.clone(),
+                        interaction_id: id,
+                        change,
+                    });
+                }
+                let b = batch(Source::Scoring, cursor, changes);
+                assert_eq!(store::apply(&db, &b, 1).await.unwrap(), Applied::Applied);
+                cursor = b.last;
+                // Redelivered under a moved cursor (a source replaying
+                // facts): records do not change, so cells do not either.
+                let again = batch(Source::Scoring, cursor, b.changes.clone());
+                assert_eq!(
+                    store::apply(&db, &again, 1).await.unwrap(),
+                    Applied::Applied
+                );
+                cursor = again.last;
+            }
+            assert_same(&db, &tenant, &reference).await;
+            for (id, rec) in &records {
+                assert_eq!(
+                    store::record(&db, &tenant, id).await.unwrap().as_ref(),
+                    Some(rec)
+                );
+            }
+        }
+        // Other tenants saw nothing.
+        assert_same(&db, &acme, &Rollups::default()).await;
+        assert_same(&db, &globex, &Rollups::default()).await;
+    }
+}
+
+#[tokio::test]
+async fn duplicate_batches_and_cursor_conflicts_change_nothing() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let db = storage
+            .open("reporting", earshot_reporting::spec().migrations)
+            .await
+            .unwrap();
+        let acme = Tenant::trusted("acme");
+        let mut r = Rng(5);
+        let contexts: BTreeMap<u64, InteractionContext> =
+            (0..6).map(|i| (i, context(&mut r, i))).collect();
+        let changes: Vec<FactChange> = (0..20)
+            .map(|_| {
+                let (id, change) = random_change(&mut r, &contexts);
+                FactChange {
+                    tenant: acme.clone(),
+                    interaction_id: id,
+                    change,
+                }
+            })
+            .collect();
+        let mut b = batch(Source::Sampling, 0, changes);
+        b.time_zones = vec![(acme.clone(), Tz::Europe__Paris)];
+        assert_eq!(store::apply(&db, &b, 10).await.unwrap(), Applied::Applied);
+        let snapshot = |db: Db| async move {
+            let mut v = Vec::new();
+            for g in [Grain::Day, Grain::Month] {
+                let i: Vec<(InteractionKey, InteractionCell)> =
+                    store::cells_at(&db, &Tenant::trusted("acme"), g)
+                        .await
+                        .unwrap();
+                let q: Vec<(QualityKey, QualityCell)> =
+                    store::cells_at(&db, &Tenant::trusted("acme"), g)
+                        .await
+                        .unwrap();
+                v.push(format!("{i:?}{q:?}"));
+            }
+            v
+        };
+        let before = snapshot(db.clone()).await;
+        assert!(!before.iter().all(String::is_empty));
+        // The same batch again (a second replica, or a retry after a lost
+        // commit acknowledgement): the cursor is past it, nothing applies.
+        assert_eq!(store::apply(&db, &b, 11).await.unwrap(), Applied::Conflict);
+        assert_eq!(snapshot(db.clone()).await, before);
+        // A batch read after a stale cursor conflicts too.
+        let stale = batch(Source::Sampling, 3, b.changes.clone());
+        assert_eq!(
+            store::apply(&db, &stale, 12).await.unwrap(),
+            Applied::Conflict
+        );
+        let c = store::cursor(&db, Source::Sampling).await.unwrap();
+        assert_eq!((c.seq, c.last_applied_at), (b.last, 10));
+        // Two replicas racing on the same cursor: exactly one applies.
+        let next = batch(Source::Sampling, b.last, b.changes[..3].to_vec());
+        let (x, y) = tokio::join!(store::apply(&db, &next, 13), store::apply(&db, &next, 14));
+        let mut outcomes = [x.unwrap(), y.unwrap()];
+        outcomes.sort_by_key(|a| *a == Applied::Applied);
+        assert_eq!(outcomes, [Applied::Conflict, Applied::Applied]);
+        assert_eq!(
+            store::time_zone(&db, &acme).await.unwrap(),
+            Tz::Europe__Paris
+        );
+        // Other sources' cursors did not move.
+        assert_eq!(store::cursor(&db, Source::Scoring).await.unwrap().seq, 0);
+    }
+}
