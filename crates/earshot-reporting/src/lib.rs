@@ -12,9 +12,9 @@
 //!
 //! # Layout
 //!
-//! This crate is a *functional core*: plain Rust, no I/O, no generated
-//! proto types. The gRPC edge (`service.rs`, phase B) maps contract messages
-//! to these types, authorizes, and calls in; the store ([`store`]) persists
+//! Most of this crate is a *functional core*: plain Rust, no I/O, no
+//! generated proto types. The gRPC edge ([`service`]) maps contract messages
+//! to these types, scopes them to the caller, and calls in; the store ([`store`]) persists
 //! cells and facts in SQL and behaves like [`rollup::Rollups`] (proved by
 //! `tests/store.rs`); [`follow`] runs one follower per change feed and
 //! [`feeds`] decodes their events into fact changes.

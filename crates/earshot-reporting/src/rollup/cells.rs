@@ -157,11 +157,9 @@ impl Cell for InteractionCell {
             e.resolved = e.resolved.wrapping_add(t.resolved);
         }
         // Adding a difference (the store folds "new minus old" into a
-        // stored cell) can bring a category back to zero: it disappears.
-        if o.complaints
-            .values()
-            .any(|t| t.count <= 0 || t.resolved < 0)
-        {
+        // stored cell) can bring a category back to zero: it disappears,
+        // so equal counters always mean equal cells.
+        if !o.complaints.is_empty() {
             self.complaints
                 .retain(|_, t| *t != ComplaintTally::default());
         }
