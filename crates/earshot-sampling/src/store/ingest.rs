@@ -19,6 +19,8 @@
 //!    FCR was just voided are offered to repeat-contact rules.
 //! 6. Events: `InteractionsUpserted` (one per 500 interactions),
 //!    `FcrVoided`, `SelectionsMade`, `AssignmentsCreated`, then commit.
+//!    Upsert entries are compact (see `events.proto`): what subscribers
+//!    compute with, no field that another one or the event already gives.
 //!
 //! On PostgreSQL the bulk path is `COPY`, which fails if another replica
 //! inserted one of the ids after the lookup; the batch is then retried
@@ -441,11 +443,12 @@ impl Store {
                 .get(*id)
                 .copied()
                 .or_else(|| before.and_then(|s| s.repeat.as_ref()));
-            let mut m = convert::interaction_facts(i);
+            let mut m = convert::interaction_event_facts(i);
             m.repeat_contact = repeat.map(repeat_message);
             m.fcr_status = fcr_code(fcr(i, repeat, window, now));
-            m.create_time = Some(from_millis(before.map_or(now, |s| s.created_at)));
-            m.update_time = Some(from_millis(now));
+            // The event's occurred_time is the update time (and, for a new
+            // interaction, the create time): not repeated per interaction.
+            m.create_time = before.map(|s| from_millis(s.created_at));
             m.revision = before.map_or(1, |s| s.revision + 1);
             let (outcome, changed_fields) = match before {
                 None => (pb::IngestOutcome::Created, Vec::new()),
