@@ -856,3 +856,105 @@ async fn repeat_contacts_void_fcr_and_plans_version_under_etags() {
         suite.stop().await.unwrap();
     }
 }
+
+/// Batches sent back to back are stored in groups (one transaction each):
+/// acknowledgements stay in order and every batch sees the ones before it,
+/// also when a later batch re-sends or changes an earlier one's interaction.
+#[tokio::test]
+async fn streamed_batches_ack_in_order_and_see_earlier_batches() {
+    for engine in TestEngine::available() {
+        let suite = TestSuite::start(engine).await.unwrap();
+        let mut c = client(&suite, "acme", "acd", &[Role::Integration]).await;
+        let t = now() - 3 * HOUR;
+        let mut changed = interaction("g-1", "agent-1", t);
+        changed.disposition = "escalated".into();
+        let mut bad = interaction("g-bad", "agent-1", t);
+        bad.channel = 0;
+        let batches: Vec<Vec<pb::Interaction>> = vec![
+            vec![
+                interaction("g-1", "agent-1", t),
+                interaction("g-2", "agent-2", t),
+            ],
+            vec![interaction("g-3", "agent-1", t + 1000), bad],
+            vec![changed],
+            vec![interaction("g-4", "agent-2", t + 2000)],
+            vec![interaction("g-3", "agent-1", t + 1000)],
+            vec![interaction("g-5", "agent-3", t + 3000)],
+        ];
+        // Everything is queued before the stream opens, so the service finds
+        // several batches ready at once.
+        let requests: Vec<pb::IngestInteractionsRequest> = batches
+            .into_iter()
+            .enumerate()
+            .map(|(n, interactions)| pb::IngestInteractionsRequest {
+                batch_id: format!("b{n}"),
+                interactions,
+            })
+            .collect();
+        let acks: Vec<pb::IngestInteractionsResponse> = c
+            .ingest_interactions(futures::stream::iter(requests))
+            .await
+            .unwrap()
+            .into_inner()
+            .map(|a| a.unwrap())
+            .collect()
+            .await;
+        let ids: Vec<&str> = acks.iter().map(|a| a.batch_id.as_str()).collect();
+        assert_eq!(ids, ["b0", "b1", "b2", "b3", "b4", "b5"], "{engine:?}");
+        let got: Vec<Vec<i32>> = acks.iter().map(|a| outcomes(&a.results)).collect();
+        assert_eq!(
+            got,
+            [
+                vec![CREATED, CREATED],
+                vec![CREATED, REJECTED],
+                vec![UPDATED],
+                vec![CREATED],
+                vec![UNCHANGED],
+                vec![CREATED],
+            ],
+            "{engine:?}"
+        );
+        assert_eq!(acks[1].results[1].index, 1);
+        assert_eq!(acks[2].results[0].changed_fields, ["disposition"]);
+        let counts = acks[1].counts.unwrap();
+        assert_eq!((counts.created, counts.rejected), (1, 1));
+        let g1 = c
+            .get_interaction(pb::GetInteractionRequest {
+                interaction_id: "g-1".into(),
+            })
+            .await
+            .unwrap()
+            .into_inner()
+            .interaction
+            .unwrap();
+        assert_eq!((g1.disposition.as_str(), g1.revision), ("escalated", 2));
+
+        // One feed entry per change: g-1 twice (created, updated), the
+        // other four once; compact entries leave out what GetInteraction
+        // serves and what the event already says.
+        let mut admin = client(&suite, "acme", "root", &[Role::Admin]).await;
+        let upserts: Vec<pb::InteractionUpsert> = events(&mut admin)
+            .await
+            .into_iter()
+            .filter_map(|e| match e.payload {
+                Some(pb::event::Payload::InteractionsUpserted(u)) => Some(u.upserts),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        assert_eq!(upserts.len(), 6, "{engine:?}");
+        let first = upserts[0].interaction.as_ref().unwrap();
+        assert_eq!(first.id, "g-1");
+        assert!(first.create_time.is_none() && first.update_time.is_none());
+        assert!(first.handle_duration.is_none() && first.recording_uri.is_empty());
+        assert_eq!(first.talk_duration.unwrap().seconds, 280);
+        let update = upserts
+            .iter()
+            .find(|u| u.outcome == UPDATED)
+            .and_then(|u| u.interaction.as_ref())
+            .unwrap();
+        assert_eq!((update.id.as_str(), update.revision), ("g-1", 2));
+        assert!(update.create_time.is_some());
+        suite.stop().await.unwrap();
+    }
+}

@@ -195,6 +195,53 @@ pub fn interaction_facts(i: &Interaction) -> pb::Interaction {
     }
 }
 
+/// The facts of an interaction as its `InteractionsUpserted` entry carries
+/// them: what subscribers compute with (dimensions, times, durations, flags,
+/// disposition, customer reference, language), not its free-form attributes
+/// nor its media references (served by `GetInteraction`), nor the handle
+/// time, which follows from the durations.
+pub fn interaction_event_facts(i: &Interaction) -> pb::Interaction {
+    pb::Interaction {
+        id: i.id.as_str().to_owned(),
+        channel: i.channel.code(),
+        direction: i.direction.code(),
+        agent_id: i
+            .agent
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        team_id: i
+            .team
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        queue_id: i
+            .queue
+            .as_ref()
+            .map(|a| a.as_str().to_owned())
+            .unwrap_or_default(),
+        arrived_time: Some(from_millis(i.arrived_ms)),
+        answered_time: opt_time(i.answered_ms),
+        ended_time: opt_time(i.ended_ms),
+        wait_duration: i.wait_ms.map(duration),
+        talk_duration: i.talk_ms.map(duration),
+        hold_duration: i.hold_ms.map(duration),
+        after_call_work_duration: i.after_call_work_ms.map(duration),
+        disposition: i.disposition.clone(),
+        customer_ref: i.customer_ref.clone(),
+        transferred: i.transferred,
+        abandoned: i.abandoned,
+        escalated: i.escalated,
+        language: i
+            .language
+            .as_ref()
+            .map(|l| l.as_str().to_owned())
+            .unwrap_or_default(),
+        source_update_time: opt_time(i.source_update_ms),
+        ..Default::default()
+    }
+}
+
 /// The dimensions reports group by.
 pub fn dimensions(i: &Interaction) -> pb::InteractionDimensions {
     pb::InteractionDimensions {

@@ -29,6 +29,7 @@ use crate::preview::{History, SimItem, simulate};
 use crate::sample_size::{self, ProportionTarget};
 use crate::selection::Reason;
 use crate::store::Store;
+use crate::store::ingest::{Prepared, prepare};
 use crate::store::interactions::Visibility;
 use crate::time::DAY_MS;
 
@@ -373,15 +374,18 @@ impl SamplingService for Sampling {
         let caller = auth::caller(&request)?;
         caller.require_any(&[Role::Integration, Role::Admin])?;
         let mut inbound = request.into_inner();
-        // One batch in flight at a time: acknowledgements come back in order
-        // and the client's window of unacknowledged batches bounds memory.
-        let (tx, rx) =
-            mpsc::channel::<std::result::Result<pb::IngestInteractionsResponse, Status>>(4);
-        let this = self.clone();
+        // Two stages: one task decodes and validates batches while the
+        // other stores them. The store stage takes every batch that is
+        // ready (up to MAX_GROUP_ITEMS items) into one transaction — a group
+        // commit — and acknowledges each, in order, once it is durable;
+        // every batch sees the ones before it. The client's window of
+        // unacknowledged batches bounds memory.
+        let (ready_tx, mut ready_rx) = mpsc::channel::<(String, Result<Prepared>)>(3);
+        let shutdown = self.shutdown.clone();
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
-                    _ = this.shutdown.cancelled() => break,
+                    _ = shutdown.cancelled() => break,
                     n = inbound.next() => n,
                 };
                 let batch = match next {
@@ -392,22 +396,97 @@ impl SamplingService for Sampling {
                     }
                     Some(Ok(b)) => b,
                 };
-                let reply = match this
-                    .ingest_batch(&caller, batch.interactions, &batch.batch_id)
-                    .await
-                {
-                    Ok(r) => Ok(pb::IngestInteractionsResponse {
-                        batch_id: batch.batch_id,
-                        results: r.results,
-                        counts: Some(r.counts),
-                        selected: r.selected,
-                    }),
-                    Err(e) => Err(e.into_status()),
-                };
-                let failed = reply.is_err();
-                if tx.send(reply).await.is_err() || failed {
+                let prepared = check_batch(batch.interactions.len(), &batch.batch_id)
+                    .map_err(Error::from)
+                    .map(|()| prepare(batch.interactions, now_millis()));
+                let failed = prepared.is_err();
+                if ready_tx.send((batch.batch_id, prepared)).await.is_err() || failed {
                     break;
                 }
+            }
+        });
+        let (tx, rx) =
+            mpsc::channel::<std::result::Result<pb::IngestInteractionsResponse, Status>>(4);
+        let this = self.clone();
+        tokio::spawn(async move {
+            // A refused batch that ends the stream after the group before it.
+            let mut refused: Option<Error> = None;
+            // A ready batch that shares an id with the group before it: it
+            // starts the next group, so a re-sent id sees the earlier send
+            // committed (outcomes and revisions as if stored one by one).
+            let mut carry: Option<(String, Result<Prepared>)> = None;
+            while refused.is_none() {
+                let first = match carry.take() {
+                    Some(c) => c,
+                    None => tokio::select! {
+                        _ = this.shutdown.cancelled() => break,
+                        n = ready_rx.recv() => match n {
+                            Some(n) => n,
+                            None => break,
+                        },
+                    },
+                };
+                let mut ids = Vec::new();
+                let mut group = Vec::new();
+                let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+                let mut items = 0;
+                let mut next = Some(first);
+                while let Some((batch_id, prepared)) = next.take() {
+                    match prepared {
+                        Ok(p) => {
+                            if !group.is_empty() && p.ids().any(|id| seen.contains(id)) {
+                                carry = Some((batch_id, Ok(p)));
+                                break;
+                            }
+                            seen.extend(p.ids().map(str::to_owned));
+                            items += p.len();
+                            ids.push(batch_id);
+                            group.push(p);
+                        }
+                        Err(e) => {
+                            refused = Some(e);
+                            break;
+                        }
+                    }
+                    if items < crate::store::ingest::MAX_GROUP_ITEMS {
+                        next = ready_rx.try_recv().ok();
+                    }
+                }
+                if !group.is_empty() {
+                    let stored = this
+                        .store
+                        .store_prepared(caller.tenant(), group, now_millis())
+                        .await;
+                    let replies: Vec<std::result::Result<_, Status>> = match stored {
+                        Ok(results) => ids
+                            .into_iter()
+                            .zip(results)
+                            .map(|(batch_id, r)| {
+                                Ok(pb::IngestInteractionsResponse {
+                                    batch_id,
+                                    results: r.results,
+                                    counts: Some(r.counts),
+                                    selected: r.selected,
+                                })
+                            })
+                            .collect(),
+                        Err(e) => vec![Err(e.into_status())],
+                    };
+                    let mut stop = false;
+                    for reply in replies {
+                        let failed = reply.is_err();
+                        if tx.send(reply).await.is_err() || failed {
+                            stop = true;
+                            break;
+                        }
+                    }
+                    if stop {
+                        return;
+                    }
+                }
+            }
+            if let Some(e) = refused {
+                let _ = tx.send(Err(e.into_status())).await;
             }
         });
         Ok(Response::new(Box::pin(

@@ -1,4 +1,9 @@
-//! One ingest batch, in one transaction.
+//! Ingest batches, each group of them in one transaction.
+//!
+//! A stream validates batches ([`prepare`]) ahead of storing them, and
+//! stores the batches that are ready together ([`Store::store_prepared`],
+//! a group commit: fewer commits and per-transaction work, acknowledged
+//! only once durable). A group is stored as one batch of its items:
 //!
 //! 1. Validate every item (outside the transaction); rejects are listed.
 //! 2. Look the batch's ids up (one `IN` query per 1,000 ids) and classify
@@ -14,6 +19,8 @@
 //!    FCR was just voided are offered to repeat-contact rules.
 //! 6. Events: `InteractionsUpserted` (one per 500 interactions),
 //!    `FcrVoided`, `SelectionsMade`, `AssignmentsCreated`, then commit.
+//!    Upsert entries are compact (see `events.proto`): what subscribers
+//!    compute with, no field that another one or the event already gives.
 //!
 //! On PostgreSQL the bulk path is `COPY`, which fails if another replica
 //! inserted one of the ids after the lookup; the batch is then retried
@@ -43,6 +50,9 @@ use crate::plan::{Plan, RuleCondition};
 use crate::repeat_contact::{self, Contact, RepeatContact, RepeatSource};
 use crate::settings::Settings;
 use crate::targeted::LateFacts;
+
+/// The most items stored in one group commit (see [`Store::store_prepared`]).
+pub const MAX_GROUP_ITEMS: usize = 4 * crate::ingest::MAX_BATCH_ITEMS;
 
 /// Interactions per `InteractionsUpserted` event.
 const UPSERTS_PER_EVENT: usize = 500;
@@ -120,6 +130,74 @@ struct Void {
     dims: pb::InteractionDimensions,
 }
 
+/// A batch validated and ready to store: what can be done before its
+/// transaction (so a stream can validate the next batch while this one
+/// commits).
+#[derive(Default)]
+pub struct Prepared {
+    out: BatchResult,
+    valid: Vec<Valid>,
+}
+
+impl Prepared {
+    /// The number of items in the batch.
+    pub fn len(&self) -> usize {
+        self.out.results.len()
+    }
+
+    /// True for a batch without items.
+    pub fn is_empty(&self) -> bool {
+        self.out.results.is_empty()
+    }
+
+    /// The ids of its valid items.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.valid.iter().map(|v| v.interaction.id.as_str())
+    }
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("items", &self.out.results.len())
+            .field("valid", &self.valid.len())
+            .finish()
+    }
+}
+
+/// Validates every item of a batch (no I/O): rejects are listed with their
+/// reasons; the rest are stored by [`Store::store_prepared`].
+pub fn prepare(items: Vec<pb::Interaction>, now: i64) -> Prepared {
+    let mut out = BatchResult {
+        results: Vec::with_capacity(items.len()),
+        ..Default::default()
+    };
+    let mut valid = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        let id = item.id.clone();
+        match Interaction::parse(convert::interaction_input(item), now) {
+            Ok(interaction) => {
+                out.results.push(pb::ItemResult {
+                    index: i32::try_from(index).unwrap_or(i32::MAX),
+                    id,
+                    ..Default::default()
+                });
+                valid.push(Valid { index, interaction });
+            }
+            Err(v) => {
+                out.results.push(pb::ItemResult {
+                    index: i32::try_from(index).unwrap_or(i32::MAX),
+                    id,
+                    outcome: pb::IngestOutcome::Rejected as i32,
+                    changed_fields: Vec::new(),
+                    violations: convert::item_violations(v),
+                });
+            }
+        }
+    }
+    Prepared { out, valid }
+}
+
 impl Store {
     /// Stores one batch of interactions: per-item results, selections and
     /// events, in one transaction.
@@ -129,33 +207,39 @@ impl Store {
         items: Vec<pb::Interaction>,
         now: i64,
     ) -> Result<BatchResult> {
-        let mut out = BatchResult {
-            results: Vec::with_capacity(items.len()),
-            ..Default::default()
-        };
-        let mut valid = Vec::with_capacity(items.len());
-        for (index, item) in items.into_iter().enumerate() {
-            let id = item.id.clone();
-            match Interaction::parse(convert::interaction_input(item), now) {
-                Ok(interaction) => {
-                    out.results.push(pb::ItemResult {
-                        index: i32::try_from(index).unwrap_or(i32::MAX),
-                        id,
-                        ..Default::default()
-                    });
-                    valid.push(Valid { index, interaction });
-                }
-                Err(v) => {
-                    out.results.push(pb::ItemResult {
-                        index: i32::try_from(index).unwrap_or(i32::MAX),
-                        id,
-                        outcome: pb::IngestOutcome::Rejected as i32,
-                        changed_fields: Vec::new(),
-                        violations: convert::item_violations(v),
-                    });
-                }
-            }
+        let mut results = self
+            .store_prepared(tenant, vec![prepare(items, now)], now)
+            .await?;
+        Ok(results.pop().unwrap_or_default())
+    }
+
+    /// Stores batches validated by [`prepare`], in order, in one
+    /// transaction (a group commit), as one batch of all their items would
+    /// be stored; nothing is acknowledged before the whole group is
+    /// durable. Callers group only batches without an id in common, so each
+    /// item's outcome is what storing the batches one after another gives.
+    /// Returns one result per batch.
+    pub async fn store_prepared(
+        &self,
+        tenant: &Tenant,
+        batches: Vec<Prepared>,
+        now: i64,
+    ) -> Result<Vec<BatchResult>> {
+        // One run over the batches' items, in order; `Valid::index` points
+        // into the concatenated results.
+        let mut lens = Vec::with_capacity(batches.len());
+        let mut merged = BatchResult::default();
+        let mut valid = Vec::new();
+        for b in batches {
+            let offset = merged.results.len();
+            lens.push(b.out.results.len());
+            merged.results.extend(b.out.results);
+            valid.extend(b.valid.into_iter().map(|v| Valid {
+                index: v.index + offset,
+                interaction: v.interaction,
+            }));
         }
+        let mut selected: Vec<String> = Vec::new();
         if !valid.is_empty() {
             let settings = self.settings(tenant).await?.settings;
             let plans = self.active_plans(tenant).await?;
@@ -163,24 +247,56 @@ impl Store {
             loop {
                 attempt += 1;
                 match self
-                    .ingest_once(tenant, &settings, &plans, &valid, &mut out, now)
+                    .ingest_once(tenant, &settings, &plans, &valid, &mut merged, now)
                     .await
                 {
                     Err(Error::Aborted(msg)) if attempt < 5 => {
                         tracing::debug!(attempt, %msg, "ingest raced another writer; retrying");
                     }
                     other => {
-                        other?;
+                        selected = other?;
                         break;
                     }
                 }
             }
         }
-        for r in &out.results {
-            count(
-                &mut out.counts,
-                pb::IngestOutcome::try_from(r.outcome).unwrap_or(pb::IngestOutcome::Unspecified),
-            );
+        // A selection counts for the first batch that carried its
+        // interaction (where, stored alone, the draw would have happened).
+        let mut first_batch: HashMap<&str, usize> = HashMap::new();
+        let mut batch_of_index = Vec::with_capacity(merged.results.len());
+        for (b, len) in lens.iter().enumerate() {
+            batch_of_index.extend(std::iter::repeat_n(b, *len));
+        }
+        for v in &valid {
+            if let Some(b) = batch_of_index.get(v.index) {
+                first_batch.entry(v.interaction.id.as_str()).or_insert(*b);
+            }
+        }
+        let mut selected_per_batch = vec![0_i32; lens.len()];
+        for id in &selected {
+            if let Some(n) = first_batch
+                .get(id.as_str())
+                .and_then(|b| selected_per_batch.get_mut(*b))
+            {
+                *n = n.saturating_add(1);
+            }
+        }
+        let mut results = merged.results.into_iter();
+        let mut out = Vec::with_capacity(lens.len());
+        for (len, selected) in lens.into_iter().zip(selected_per_batch) {
+            let mut r = BatchResult {
+                results: results.by_ref().take(len).collect(),
+                selected,
+                ..Default::default()
+            };
+            for item in &r.results {
+                count(
+                    &mut r.counts,
+                    pb::IngestOutcome::try_from(item.outcome)
+                        .unwrap_or(pb::IngestOutcome::Unspecified),
+                );
+            }
+            out.push(r);
         }
         Ok(out)
     }
@@ -193,7 +309,7 @@ impl Store {
         valid: &[Valid],
         out: &mut BatchResult,
         now: i64,
-    ) -> Result<()> {
+    ) -> Result<Vec<String>> {
         let window = settings.repeat_contact_window_ms;
         let mut tx = self.db.begin().await?;
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
@@ -310,17 +426,13 @@ impl Store {
             }
         }
         let made = select::apply_plans(&mut tx, &env, plans, &offers).await?;
-        out.selected = i32::try_from(
-            made.selections
-                .iter()
-                .filter(|s| {
-                    s.interaction
-                        .as_ref()
-                        .is_some_and(|d| current.contains_key(d.interaction_id.as_str()))
-                })
-                .count(),
-        )
-        .unwrap_or(i32::MAX);
+        let selected: Vec<String> = made
+            .selections
+            .iter()
+            .filter_map(|s| s.interaction.as_ref())
+            .filter(|d| current.contains_key(d.interaction_id.as_str()))
+            .map(|d| d.interaction_id.clone())
+            .collect();
 
         // Events.
         let mut upserts = Vec::with_capacity(order.len());
@@ -331,11 +443,12 @@ impl Store {
                 .get(*id)
                 .copied()
                 .or_else(|| before.and_then(|s| s.repeat.as_ref()));
-            let mut m = convert::interaction_facts(i);
+            let mut m = convert::interaction_event_facts(i);
             m.repeat_contact = repeat.map(repeat_message);
             m.fcr_status = fcr_code(fcr(i, repeat, window, now));
-            m.create_time = Some(from_millis(before.map_or(now, |s| s.created_at)));
-            m.update_time = Some(from_millis(now));
+            // The event's occurred_time is the update time (and, for a new
+            // interaction, the create time): not repeated per interaction.
+            m.create_time = before.map(|s| from_millis(s.created_at));
             m.revision = before.map_or(1, |s| s.revision + 1);
             let (outcome, changed_fields) = match before {
                 None => (pb::IngestOutcome::Created, Vec::new()),
@@ -372,7 +485,7 @@ impl Store {
         selection_events(&mut events, made, now);
         append(&mut tx, tenant, &events).await?;
         tx.commit().await?;
-        Ok(())
+        Ok(selected)
     }
 }
 
