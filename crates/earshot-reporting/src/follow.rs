@@ -155,83 +155,52 @@ async fn open(
     after: i64,
     max_message_bytes: usize,
 ) -> Result<ResponseStream, tonic::Status> {
-    let status = |e: earshot_kit::Error| e.into_status();
+    // The three feeds have the same shape in different packages.
+    macro_rules! open_feed {
+        ($package:ident, $module:ident, $client:ident, $decode:path) => {{
+            use earshot_proto::$package::v1::{StreamEventsRequest, $module::$client};
+            let req = with_bearer(
+                token,
+                StreamEventsRequest {
+                    after_sequence: after,
+                    follow: true,
+                    max_batch_size: BATCH_SIZE,
+                },
+            )
+            .map_err(|e: earshot_kit::Error| e.into_status())?;
+            let s = $client::new(channel)
+                .max_decoding_message_size(max_message_bytes.max(16 << 20))
+                .stream_events(req)
+                .await?
+                .into_inner();
+            let s: ResponseStream = Box::pin(s.map(|r| {
+                r.map(|r| Response {
+                    events: r.events.iter().map($decode).collect(),
+                    head: r.head_sequence,
+                })
+            }));
+            s
+        }};
+    }
     Ok(match source {
-        Source::Sampling => {
-            use earshot_proto::sampling::v1::{
-                StreamEventsRequest, sampling_service_client::SamplingServiceClient,
-            };
-            let req = with_bearer(
-                token,
-                StreamEventsRequest {
-                    after_sequence: after,
-                    follow: true,
-                    max_batch_size: BATCH_SIZE,
-                },
-            )
-            .map_err(status)?;
-            let s = SamplingServiceClient::new(channel)
-                .max_decoding_message_size(max_message_bytes.max(16 << 20))
-                .stream_events(req)
-                .await?
-                .into_inner();
-            Box::pin(s.map(|r| {
-                r.map(|r| Response {
-                    events: r.events.iter().map(feeds::sampling_event).collect(),
-                    head: r.head_sequence,
-                })
-            }))
-        }
-        Source::Scoring => {
-            use earshot_proto::scoring::v1::{
-                StreamEventsRequest, scoring_service_client::ScoringServiceClient,
-            };
-            let req = with_bearer(
-                token,
-                StreamEventsRequest {
-                    after_sequence: after,
-                    follow: true,
-                    max_batch_size: BATCH_SIZE,
-                },
-            )
-            .map_err(status)?;
-            let s = ScoringServiceClient::new(channel)
-                .max_decoding_message_size(max_message_bytes.max(16 << 20))
-                .stream_events(req)
-                .await?
-                .into_inner();
-            Box::pin(s.map(|r| {
-                r.map(|r| Response {
-                    events: r.events.iter().map(feeds::scoring_event).collect(),
-                    head: r.head_sequence,
-                })
-            }))
-        }
-        Source::Calibration => {
-            use earshot_proto::calibration::v1::{
-                StreamEventsRequest, calibration_service_client::CalibrationServiceClient,
-            };
-            let req = with_bearer(
-                token,
-                StreamEventsRequest {
-                    after_sequence: after,
-                    follow: true,
-                    max_batch_size: BATCH_SIZE,
-                },
-            )
-            .map_err(status)?;
-            let s = CalibrationServiceClient::new(channel)
-                .max_decoding_message_size(max_message_bytes.max(16 << 20))
-                .stream_events(req)
-                .await?
-                .into_inner();
-            Box::pin(s.map(|r| {
-                r.map(|r| Response {
-                    events: r.events.iter().map(feeds::calibration_event).collect(),
-                    head: r.head_sequence,
-                })
-            }))
-        }
+        Source::Sampling => open_feed!(
+            sampling,
+            sampling_service_client,
+            SamplingServiceClient,
+            feeds::sampling_event
+        ),
+        Source::Scoring => open_feed!(
+            scoring,
+            scoring_service_client,
+            ScoringServiceClient,
+            feeds::scoring_event
+        ),
+        Source::Calibration => open_feed!(
+            calibration,
+            calibration_service_client,
+            CalibrationServiceClient,
+            feeds::calibration_event
+        ),
     })
 }
 

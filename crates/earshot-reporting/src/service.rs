@@ -90,39 +90,20 @@ fn invalid(v: Violations, prefix: &str) -> Error {
 
 // ------------------------------------------------------------- enums
 
+// Metric codes are the contract's enum values: `Metric::ALL` in order, from 1.
 fn metric_of(code: i32) -> Option<Metric> {
-    use Metric::*;
-    const ALL: [Metric; 21] = [
-        EvaluationCount,
-        QualityScore,
-        PassRate,
-        CriticalFailureRate,
-        InteractionVolume,
-        AverageHandleTime,
-        AverageTalkTime,
-        AverageHoldTime,
-        AverageAfterCallWork,
-        AverageSpeedOfAnswer,
-        AbandonmentRate,
-        ServiceLevel,
-        TransferRate,
-        FirstContactResolution,
-        Csat,
-        CsatMeanRating,
-        Nps,
-        SurveyResponseRate,
-        ComplaintRate,
-        ComplaintResolvedShare,
-        MonitoringCoverage,
-    ];
     usize::try_from(code)
         .ok()
         .and_then(|c| c.checked_sub(1))
-        .and_then(|i| ALL.get(i).copied())
+        .and_then(|i| Metric::ALL.get(i).copied())
 }
 
 fn metric_code(m: Metric) -> i32 {
-    (1..=21).find(|c| metric_of(*c) == Some(m)).unwrap_or(0)
+    Metric::ALL
+        .iter()
+        .position(|x| *x == m)
+        .and_then(|i| i32::try_from(i + 1).ok())
+        .unwrap_or(0)
 }
 
 fn dimension_of(code: i32) -> Option<Dimension> {
