@@ -535,10 +535,16 @@ async fn program(
                 || a.state == spb::AssignmentState::Queued as i32
         })
         .collect();
-    open.sort_by(|a, b| {
-        let ia = a.interaction.as_ref().map(|i| i.interaction_id.as_str());
-        let ib = b.interaction.as_ref().map(|i| i.interaction_id.as_str());
-        ia.cmp(&ib)
+    // Ordered by a hash of the interaction id, not the id itself: ids start
+    // with their channel (c-, e-, v-), so the first ids in order would all be
+    // chats and the evaluations would cover no call.
+    open.sort_by_cached_key(|a| {
+        let id = a
+            .interaction
+            .as_ref()
+            .map(|i| i.interaction_id.clone())
+            .unwrap_or_default();
+        (spread(&id), id)
     });
     open.truncate(args.size.evaluations());
     let mut work: BTreeMap<&str, Vec<spb::Assignment>> = BTreeMap::new();
@@ -1566,3 +1572,10 @@ pub const SECTION_IDS: [&str; 12] = [
 /// Charts the page holds when reporting answers: the score distribution
 /// and three trends.
 pub const CHART_COUNT: usize = 4;
+
+/// FNV-1a of `id`: a fixed, well-spread order over interactions.
+fn spread(id: &str) -> u64 {
+    id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
