@@ -147,41 +147,6 @@ pub fn interaction_input(i: pb::Interaction) -> InteractionInput {
 /// and output-only fields are the caller's to add).
 pub fn interaction_facts(i: &Interaction) -> pb::Interaction {
     pb::Interaction {
-        id: i.id.as_str().to_owned(),
-        channel: i.channel.code(),
-        direction: i.direction.code(),
-        agent_id: i
-            .agent
-            .as_ref()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        team_id: i
-            .team
-            .as_ref()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        queue_id: i
-            .queue
-            .as_ref()
-            .map(|a| a.as_str().to_owned())
-            .unwrap_or_default(),
-        arrived_time: Some(from_millis(i.arrived_ms)),
-        answered_time: opt_time(i.answered_ms),
-        ended_time: opt_time(i.ended_ms),
-        wait_duration: i.wait_ms.map(duration),
-        talk_duration: i.talk_ms.map(duration),
-        hold_duration: i.hold_ms.map(duration),
-        after_call_work_duration: i.after_call_work_ms.map(duration),
-        disposition: i.disposition.clone(),
-        customer_ref: i.customer_ref.clone(),
-        transferred: i.transferred,
-        abandoned: i.abandoned,
-        escalated: i.escalated,
-        language: i
-            .language
-            .as_ref()
-            .map(|l| l.as_str().to_owned())
-            .unwrap_or_default(),
         attributes: i
             .attributes
             .iter()
@@ -189,9 +154,8 @@ pub fn interaction_facts(i: &Interaction) -> pb::Interaction {
             .collect(),
         recording_uri: i.recording_uri.clone(),
         transcript_uri: i.transcript_uri.clone(),
-        source_update_time: opt_time(i.source_update_ms),
         handle_duration: i.handle_ms().map(duration),
-        ..Default::default()
+        ..interaction_event_facts(i)
     }
 }
 
