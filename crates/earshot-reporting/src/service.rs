@@ -1264,126 +1264,89 @@ impl Reporting {
     }
 }
 
+// The quality, operational and customer reports take the same request
+// shape and answer the same page of groups; only the family, the runner and
+// the row mapping differ.
+macro_rules! grouped_report {
+    ($svc:ident, $request:ident, $Req:ident, $Resp:ident, $family:expr, $run:ident, $row:ident) => {{
+        let caller = auth::caller(&$request)?;
+        let req = $request.into_inner();
+        let q = $svc
+            .query(
+                &caller,
+                $family,
+                req.period.as_ref(),
+                req.group_by,
+                req.filter.as_ref(),
+                req.order.as_ref(),
+            )
+            .await?;
+        let report = $svc.$run(caller.tenant(), &q).await?;
+        let fp = fingerprint(&pb::$Req {
+            page_token: String::new(),
+            page_size: 0,
+            ..req.clone()
+        });
+        let (rows, next, count) = page(&report.rows, req.page_size, &req.page_token, fp)?;
+        Ok(Response::new(pb::$Resp {
+            date_range: Some(date_range(q.range)),
+            rows: rows
+                .iter()
+                .map(|r| $row(group(q.dim, &r.group_id), &r.figures, r.rank))
+                .collect(),
+            total: Some($row(group(Dimension::Center, ""), &report.total, None)),
+            next_page_token: next,
+            total_group_count: count,
+            minimum_sample: i32::try_from(q.settings.minimum_sample).unwrap_or(i32::MAX),
+        }))
+    }};
+}
+
 #[tonic::async_trait]
 impl ReportingService for Reporting {
     async fn run_quality_report(
         &self,
         request: Request<pb::RunQualityReportRequest>,
     ) -> Rpc<pb::RunQualityReportResponse> {
-        let caller = auth::caller(&request)?;
-        let req = request.into_inner();
-        let q = self
-            .query(
-                &caller,
-                Family::Quality,
-                req.period.as_ref(),
-                req.group_by,
-                req.filter.as_ref(),
-                req.order.as_ref(),
-            )
-            .await?;
-        let report = self.quality(caller.tenant(), &q).await?;
-        let fp = fingerprint(&pb::RunQualityReportRequest {
-            page_token: String::new(),
-            page_size: 0,
-            ..req.clone()
-        });
-        let (rows, next, count) = page(&report.rows, req.page_size, &req.page_token, fp)?;
-        Ok(Response::new(pb::RunQualityReportResponse {
-            date_range: Some(date_range(q.range)),
-            rows: rows
-                .iter()
-                .map(|r| quality_row(group(q.dim, &r.group_id), &r.figures, r.rank))
-                .collect(),
-            total: Some(quality_row(
-                group(Dimension::Center, ""),
-                &report.total,
-                None,
-            )),
-            next_page_token: next,
-            total_group_count: count,
-            minimum_sample: i32::try_from(q.settings.minimum_sample).unwrap_or(i32::MAX),
-        }))
+        grouped_report!(
+            self,
+            request,
+            RunQualityReportRequest,
+            RunQualityReportResponse,
+            Family::Quality,
+            quality,
+            quality_row
+        )
     }
 
     async fn run_operational_report(
         &self,
         request: Request<pb::RunOperationalReportRequest>,
     ) -> Rpc<pb::RunOperationalReportResponse> {
-        let caller = auth::caller(&request)?;
-        let req = request.into_inner();
-        let q = self
-            .query(
-                &caller,
-                Family::Interactions,
-                req.period.as_ref(),
-                req.group_by,
-                req.filter.as_ref(),
-                req.order.as_ref(),
-            )
-            .await?;
-        let report = self.operational(caller.tenant(), &q).await?;
-        let fp = fingerprint(&pb::RunOperationalReportRequest {
-            page_token: String::new(),
-            page_size: 0,
-            ..req.clone()
-        });
-        let (rows, next, count) = page(&report.rows, req.page_size, &req.page_token, fp)?;
-        Ok(Response::new(pb::RunOperationalReportResponse {
-            date_range: Some(date_range(q.range)),
-            rows: rows
-                .iter()
-                .map(|r| operational_row(group(q.dim, &r.group_id), &r.figures, r.rank))
-                .collect(),
-            total: Some(operational_row(
-                group(Dimension::Center, ""),
-                &report.total,
-                None,
-            )),
-            next_page_token: next,
-            total_group_count: count,
-            minimum_sample: i32::try_from(q.settings.minimum_sample).unwrap_or(i32::MAX),
-        }))
+        grouped_report!(
+            self,
+            request,
+            RunOperationalReportRequest,
+            RunOperationalReportResponse,
+            Family::Interactions,
+            operational,
+            operational_row
+        )
     }
 
     async fn run_customer_report(
         &self,
         request: Request<pb::RunCustomerReportRequest>,
     ) -> Rpc<pb::RunCustomerReportResponse> {
-        let caller = auth::caller(&request)?;
-        let req = request.into_inner();
-        let q = self
-            .query(
-                &caller,
-                Family::Interactions,
-                req.period.as_ref(),
-                req.group_by,
-                req.filter.as_ref(),
-                req.order.as_ref(),
-            )
-            .await?;
-        let report = self.customer(caller.tenant(), &q).await?;
-        let fp = fingerprint(&pb::RunCustomerReportRequest {
-            page_token: String::new(),
-            page_size: 0,
-            ..req.clone()
-        });
-        let (rows, next, count) = page(&report.rows, req.page_size, &req.page_token, fp)?;
-        Ok(Response::new(pb::RunCustomerReportResponse {
-            date_range: Some(date_range(q.range)),
-            rows: rows
-                .iter()
-                .map(|r| customer_row(group(q.dim, &r.group_id), &r.figures, r.rank))
-                .collect(),
-            total: Some(customer_row(
-                group(Dimension::Center, ""),
-                &report.total,
-                None,
-            )),
-            next_page_token: next,
-            total_group_count: count,
-            minimum_sample: i32::try_from(q.settings.minimum_sample).unwrap_or(i32::MAX),
-        }))
+        grouped_report!(
+            self,
+            request,
+            RunCustomerReportRequest,
+            RunCustomerReportResponse,
+            Family::Interactions,
+            customer,
+            customer_row
+        )
     }
 
     async fn run_trend(&self, request: Request<pb::RunTrendRequest>) -> Rpc<pb::RunTrendResponse> {
