@@ -343,12 +343,18 @@ proptest! {
 
         let a = score_answers(&sc, &given).result;
         let b = score_answers(&sc, &raised).result;
-        // A zero-weight question earns no points; raising its answer can only
-        // lift a ZERO_SECTION consequence. When the section it zeroed was all
-        // that counted, nothing is left to score: total 0 becomes "not
-        // scored" (and a 0 pass mark stops passing). That is documented
+        // Raising an answer may lift a consequence that zeroed the section or
+        // the evaluation (or, for a zero-weight question, was all it did).
+        // When nothing else counts — every other question unanswered, N/A or
+        // weighted 0 — nothing is left to score: total 0 becomes "not scored"
+        // (and a 0 pass mark stops passing). That is documented
         // (docs/score-math.md, "flag questions") and is the one exception.
-        let lifted_flag = q.weight == 0.0 && a.total == Some(0.0) && b.total.is_none();
+        let zeroing = q.weight == 0.0
+            || matches!(
+                q.on_failure,
+                FailureConsequence::ZeroSection | FailureConsequence::ZeroEvaluation
+            );
+        let lifted_flag = zeroing && a.total == Some(0.0) && b.total.is_none();
         for (name, x, y) in [
             ("total", a.total, b.total),
             ("raw", a.raw_total, b.raw_total),
