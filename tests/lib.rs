@@ -210,6 +210,12 @@ impl TestSuite {
         testing::token(tenant, subject, roles)
     }
 
+    /// Where the service named `service` keeps its data (its SQLite file
+    /// or its PostgreSQL schema), for tests that look inside the stores.
+    pub fn db_target(&self, service: &str) -> earshot_kit::config::DbTarget {
+        self._storage.target(service)
+    }
+
     /// Stops the suite and waits for it.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         self.stop_reporting().await?;

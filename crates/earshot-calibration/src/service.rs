@@ -2018,6 +2018,24 @@ impl CalibrationService for Calibration {
         }))
     }
 
+    async fn erase_interaction_text(
+        &self,
+        request: Request<pb::EraseInteractionTextRequest>,
+    ) -> Rpc<pb::EraseInteractionTextResponse> {
+        let caller = auth::caller(&request)?;
+        caller.require_any(&[Role::Admin, Role::Service])?;
+        let req = request.into_inner();
+        earshot_kit::privacy::check_erasure_ids("interaction_ids", &req.interaction_ids)?;
+        let n = store::erase_response_text(&self.db, caller.tenant(), &req.interaction_ids).await?;
+        Ok(Response::new(pb::EraseInteractionTextResponse {
+            erased: vec![common::ErasureCount {
+                service: "calibration".into(),
+                kind: "response_comments".into(),
+                count: n,
+            }],
+        }))
+    }
+
     async fn stream_events(
         &self,
         request: Request<pb::StreamEventsRequest>,

@@ -767,3 +767,60 @@ pub async fn trend_points(
     .await)?;
     Ok(rows)
 }
+
+/// Blanks the comments of every response to the tenant's `interaction_ids`
+/// (overall and per answer) in one transaction; answers, scores and results
+/// stay, so agreement figures are unchanged. Returns how many responses
+/// changed. Session results and the change feed carry no comments.
+pub async fn erase_response_text(
+    db: &Db,
+    tenant: &Tenant,
+    interaction_ids: &[String],
+) -> Result<i64> {
+    use earshot_proto::calibration::v1 as pb;
+    use prost::Message as _;
+    let mut tx = db.begin().await?;
+    let mut changed = 0i64;
+    for interaction in interaction_ids {
+        let rows: Vec<(String, String, Vec<u8>)> = with_tx!(tx, |c| sqlx::query_as(
+            "SELECT r.session_id, r.participant_id, r.body FROM responses r \
+             JOIN session_interactions s ON s.tenant_id = r.tenant_id \
+             AND s.session_id = r.session_id AND s.interaction_id = r.interaction_id \
+             WHERE s.tenant_id = $1 AND s.interaction_id = $2"
+        )
+        .bind(tenant.id())
+        .bind(interaction.as_str())
+        .fetch_all(&mut *c)
+        .await)?;
+        for (session, participant, body) in rows {
+            let mut r = pb::Response::decode(body.as_slice()).map_err(|e| {
+                earshot_kit::Error::internal(format!(
+                    "stored response of session {session} does not decode: {e}"
+                ))
+            })?;
+            let had = !r.comment.is_empty() || r.answers.iter().any(|a| !a.comment.is_empty());
+            if !had {
+                continue;
+            }
+            r.comment.clear();
+            for a in &mut r.answers {
+                a.comment.clear();
+            }
+            with_tx!(tx, |c| sqlx::query(
+                "UPDATE responses SET body = $1 WHERE tenant_id = $2 AND session_id = $3 \
+                 AND interaction_id = $4 AND participant_id = $5"
+            )
+            .bind(r.encode_to_vec())
+            .bind(tenant.id())
+            .bind(session.as_str())
+            .bind(interaction.as_str())
+            .bind(participant.as_str())
+            .execute(&mut *c)
+            .await
+            .map(|r| r.rows_affected()))?;
+            changed += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(changed)
+}

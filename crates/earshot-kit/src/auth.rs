@@ -527,51 +527,7 @@ fn trim_ascii(mut v: Vec<u8>) -> Vec<u8> {
 /// The embedded default's HS256 secret in `data_dir/jwt-secret`, created
 /// when missing.
 pub fn embedded_secret(data_dir: &std::path::Path) -> Result<Vec<u8>> {
-    use std::io::Write as _;
-    let path = data_dir.join("jwt-secret");
-    match std::fs::read(&path) {
-        Ok(bytes) => return Ok(trim_ascii(bytes)),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => {
-            return Err(Error::Unavailable(format!(
-                "cannot read {}: {e}",
-                path.display()
-            )));
-        }
-    }
-    std::fs::create_dir_all(data_dir).map_err(|e| {
-        Error::Unavailable(format!(
-            "cannot create data directory {}: {e}",
-            data_dir.display()
-        ))
-    })?;
-    // Three v4 UUIDs: 366 bits from the OS generator, as 96 hex characters.
-    let secret: String = (0..3)
-        .map(|_| uuid::Uuid::new_v4().simple().to_string())
-        .collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    match options.open(&path) {
-        Ok(mut f) => {
-            f.write_all(secret.as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| Error::Unavailable(format!("cannot write {}: {e}", path.display())))?;
-            Ok(secret.into_bytes())
-        }
-        // Another process created it first: use theirs.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => std::fs::read(&path)
-            .map(trim_ascii)
-            .map_err(|e| Error::Unavailable(format!("cannot read {}: {e}", path.display()))),
-        Err(e) => Err(Error::Unavailable(format!(
-            "cannot create {}: {e}",
-            path.display()
-        ))),
-    }
+    crate::privacy::generated_secret(data_dir, "jwt-secret")
 }
 
 /// Paths served without a token: health (for probes and load balancers)

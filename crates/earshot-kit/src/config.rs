@@ -109,6 +109,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// TLS and mutual TLS, for clients and between services.
     pub tls: TlsConfig,
+    /// Protection of customers' personal data.
+    pub privacy: PrivacyConfig,
     /// The sampling service.
     pub sampling: ServiceConfig,
     /// The scoring service.
@@ -131,6 +133,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             metrics: MetricsConfig::default(),
             tls: TlsConfig::default(),
+            privacy: PrivacyConfig::default(),
             sampling: ServiceConfig::default(),
             scoring: ServiceConfig::default(),
             calibration: ServiceConfig::default(),
@@ -168,6 +171,24 @@ pub enum LogFormat {
     Human,
     /// JSON lines.
     Json,
+}
+
+/// Protection of customers' personal data.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Store customer references as keyed hashes (HMAC-SHA-256 per tenant)
+    /// instead of as sent: repeat contacts and erasure still match them, but
+    /// the stores never hold the reference itself. Turn it on before the
+    /// first ingest: references stored earlier stay as they were. Default
+    /// false.
+    pub hash_customer_refs: bool,
+    /// The hashing key (at least 32 bytes). Prefer `customer_ref_key_file`.
+    /// With neither, a key is generated into `data_dir/customer-ref-key` on
+    /// first start; replicas sharing a database must share the key.
+    pub customer_ref_key: Option<String>,
+    /// File holding the hashing key.
+    pub customer_ref_key_file: Option<PathBuf>,
 }
 
 /// Limits and timeouts every server applies.
@@ -467,6 +488,13 @@ impl Config {
         if s.max_message_bytes < 1024 {
             return Err(ConfigError(
                 "server.max_message_bytes must be at least 1024".into(),
+            ));
+        }
+        if let Some(key) = &self.privacy.customer_ref_key
+            && key.len() < 32
+        {
+            return Err(ConfigError(
+                "privacy.customer_ref_key must be at least 32 bytes".into(),
             ));
         }
         if self.database.max_connections == 0 {

@@ -156,6 +156,61 @@ pub async fn append(tx: &mut Tx, tenant: &Tenant, events: &[NewEvent]) -> Result
     Ok(())
 }
 
+/// Rewrites `tenant`'s stored events that occurred in `[since, until)`
+/// (epoch milliseconds) inside `tx`: `edit` gets each event and returns its
+/// new payload, or `None` to leave it as it is. This is how erasure and
+/// retention remove personal data from the feed; sequences, types and times
+/// never change, so followers' cursors stay valid (a follower that already
+/// applied an event keeps what it derived, which holds no personal data).
+/// Returns how many events changed.
+pub async fn rewrite(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    since: i64,
+    until: i64,
+    mut edit: impl FnMut(&StoredEvent) -> Result<Option<Vec<u8>>>,
+) -> Result<u64> {
+    const PAGE: i64 = 500;
+    let mut after = 0i64;
+    let mut changed = 0u64;
+    loop {
+        let rows = with_tx!(tx, |c| sqlx::query_as::<_, StoredEvent>(
+            "SELECT sequence, tenant_id, event_type, payload, occurred_at FROM feed_events \
+             WHERE tenant_id = $1 AND sequence > $2 AND occurred_at >= $3 AND occurred_at < $4 \
+             ORDER BY sequence LIMIT $5"
+        )
+        .bind(tenant.id())
+        .bind(after)
+        .bind(since)
+        .bind(until)
+        .bind(PAGE)
+        .fetch_all(&mut *c)
+        .await)?;
+        let Some(last) = rows.last() else {
+            return Ok(changed);
+        };
+        after = last.sequence;
+        for event in &rows {
+            if let Some(payload) = edit(event)?
+                && payload != event.payload
+            {
+                with_tx!(tx, |c| sqlx::query(
+                    "UPDATE feed_events SET payload = $1 WHERE sequence = $2"
+                )
+                .bind(payload.as_slice())
+                .bind(event.sequence)
+                .execute(&mut *c)
+                .await
+                .map(|r| r.rows_affected()))?;
+                changed += 1;
+            }
+        }
+        if (rows.len() as i64) < PAGE {
+            return Ok(changed);
+        }
+    }
+}
+
 /// Up to `limit` events after `after`, in sequence order.
 pub async fn read_after(
     db: &Db,

@@ -23,6 +23,7 @@ pub mod error;
 pub mod feed;
 pub mod metrics;
 pub mod paging;
+pub mod privacy;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

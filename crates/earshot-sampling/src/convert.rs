@@ -413,6 +413,7 @@ pub fn settings_input(s: &pb::Settings) -> SettingsInput {
         allow_own_team: cp.allow_own_team,
         max_assignments_per_agent_per_period: cp.max_assignments_per_agent_per_period,
         period_close_delay_ms: opt_dur(s.period_close_delay.as_ref()),
+        retention_ms: opt_dur(s.retention.as_ref()),
     }
 }
 
@@ -437,6 +438,7 @@ pub fn settings_message(s: &crate::settings::Settings, stored: &pb::Settings) ->
                 .map_or(0, |n| i32::try_from(n).unwrap_or(i32::MAX)),
         }),
         period_close_delay: Some(duration(s.period_close_delay_ms)),
+        retention: s.retention_ms.map(duration),
         etag: String::new(),
         update_time: None,
         updated_by: None,

@@ -77,6 +77,7 @@ pub mod coverage;
 pub mod draw;
 pub mod due;
 pub mod eligibility;
+pub mod erasure;
 pub mod evaluator;
 pub mod feedback;
 pub mod filter;
@@ -126,14 +127,19 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
-        let store = store::Store::new(ctx.db.clone());
+        let store = store::Store::new(ctx.db.clone())
+            .with_hasher(earshot_kit::privacy::customer_ref_hasher(&ctx.config)?);
+        let peers = erasure::Peers::new(
+            ctx.channel(ServiceKind::Scoring)?,
+            ctx.channel(ServiceKind::Calibration)?,
+        );
         ctx.tasks.spawn(tasks::run(
             store.clone(),
             tasks::SWEEP_INTERVAL,
             ctx.shutdown.clone(),
         ));
         let server =
-            SamplingServiceServer::new(service::Sampling::new(store, ctx.shutdown.clone()))
+            SamplingServiceServer::new(service::Sampling::new(store, ctx.shutdown.clone(), peers))
                 .max_decoding_message_size(ctx.max_message_bytes());
         Ok(tonic::service::Routes::new(server))
     })

@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::convert;
+use crate::erasure::{self, Peers};
 use crate::filter::{self, InteractionFilter, Purpose};
 use crate::ids::{EvaluationId, EvaluatorId, InteractionId, PlanId, check_text};
 use crate::ingest::check_batch;
@@ -47,12 +48,18 @@ const MAX_PREVIEW_INTERACTIONS: usize = 2_000_000;
 pub struct Sampling {
     store: Store,
     shutdown: CancellationToken,
+    peers: Peers,
 }
 
 impl Sampling {
-    /// The service over a store.
-    pub fn new(store: Store, shutdown: CancellationToken) -> Self {
-        Sampling { store, shutdown }
+    /// The service over a store; `peers` reach scoring and calibration for
+    /// erasure.
+    pub fn new(store: Store, shutdown: CancellationToken, peers: Peers) -> Self {
+        Sampling {
+            store,
+            shutdown,
+            peers,
+        }
     }
 }
 
@@ -382,6 +389,8 @@ impl SamplingService for Sampling {
         // unacknowledged batches bounds memory.
         let (ready_tx, mut ready_rx) = mpsc::channel::<(String, Result<Prepared>)>(3);
         let shutdown = self.shutdown.clone();
+        let hasher = self.store.hasher().cloned();
+        let tenant = caller.tenant().clone();
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
@@ -398,7 +407,13 @@ impl SamplingService for Sampling {
                 };
                 let prepared = check_batch(batch.interactions.len(), &batch.batch_id)
                     .map_err(Error::from)
-                    .map(|()| prepare(batch.interactions, now_millis()));
+                    .map(|()| {
+                        prepare(
+                            batch.interactions,
+                            now_millis(),
+                            hasher.as_ref().map(|h| (&tenant, h)),
+                        )
+                    });
                 let failed = prepared.is_err();
                 if ready_tx.send((batch.batch_id, prepared)).await.is_err() || failed {
                     break;
@@ -1501,6 +1516,69 @@ impl SamplingService for Sampling {
             .await?;
         Ok(Response::new(pb::UpdateSettingsResponse {
             settings: Some(loaded.message),
+        }))
+    }
+
+    async fn erase_customer(
+        &self,
+        request: Request<pb::EraseCustomerRequest>,
+    ) -> R<pb::EraseCustomerResponse> {
+        let caller = auth::caller(&request)?;
+        caller.require_any(&[Role::Admin])?;
+        let req = request.into_inner();
+        if req.customer_ref.is_empty() {
+            return Err(Error::invalid("customer_ref", "is required").into());
+        }
+        if req.customer_ref.chars().count() > 256 {
+            return Err(Error::invalid("customer_ref", "must be at most 256 characters").into());
+        }
+        let tenant = caller.tenant();
+        // Both forms: references stored before hashing was turned on are
+        // stored as sent.
+        let mut refs = vec![req.customer_ref.clone()];
+        if let Some(h) = self.store.hasher() {
+            refs.push(h.hash(tenant, &req.customer_ref));
+        }
+        let (ids, first) = self.store.customer_interactions(tenant, &refs).await?;
+        let mut erased = if ids.is_empty() {
+            Vec::new()
+        } else {
+            self.peers.erase(&caller, &ids).await?
+        };
+        let counts = self
+            .store
+            .erase_interactions(tenant, &ids, first.unwrap_or(0), by(&caller), now_millis())
+            .await?;
+        erasure::merge(&mut erased, erasure::sampling_counts(&counts));
+        tracing::info!(
+            tenant = %tenant,
+            by = caller.subject(),
+            interactions = ids.len(),
+            "customer erased"
+        );
+        Ok(Response::new(pb::EraseCustomerResponse {
+            interactions: i64::try_from(ids.len()).unwrap_or(i64::MAX),
+            erased,
+        }))
+    }
+
+    async fn purge_expired_detail(
+        &self,
+        request: Request<pb::PurgeExpiredDetailRequest>,
+    ) -> R<pb::PurgeExpiredDetailResponse> {
+        let caller = auth::caller(&request)?;
+        caller.require_any(&[Role::Admin])?;
+        let tenant = caller.tenant();
+        let Some(retention) = self.store.settings(tenant).await?.settings.retention_ms else {
+            return Ok(Response::new(pb::PurgeExpiredDetailResponse::default()));
+        };
+        let (cutoff, counts) = self
+            .store
+            .purge_expired(tenant, retention, by(&caller), now_millis())
+            .await?;
+        Ok(Response::new(pb::PurgeExpiredDetailResponse {
+            cutoff_time: Some(from_millis(cutoff)),
+            purged: erasure::sampling_counts(&counts),
         }))
     }
 

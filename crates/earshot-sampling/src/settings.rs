@@ -56,7 +56,15 @@ pub struct Settings {
     pub conflict_policy: ConflictPolicy,
     /// Delay between a period's end and its automatic close.
     pub period_close_delay_ms: i64,
+    /// How long personal detail is kept after an interaction arrived;
+    /// `None` keeps it forever.
+    pub retention_ms: Option<i64>,
 }
+
+/// The shortest retention: one day.
+pub const MIN_RETENTION_MS: i64 = DAY_MS;
+/// The longest retention: 100 years.
+pub const MAX_RETENTION_MS: i64 = 36_525 * DAY_MS;
 
 impl Default for Settings {
     fn default() -> Self {
@@ -70,6 +78,7 @@ impl Default for Settings {
             },
             conflict_policy: ConflictPolicy::default(),
             period_close_delay_ms: DEFAULT_PERIOD_CLOSE_DELAY_MS,
+            retention_ms: None,
         }
     }
 }
@@ -95,6 +104,8 @@ pub struct SettingsInput {
     pub max_assignments_per_agent_per_period: i32,
     /// Close delay; `None` means the default.
     pub period_close_delay_ms: Option<i64>,
+    /// Retention; `None` or 0 keeps detail forever.
+    pub retention_ms: Option<i64>,
 }
 
 fn bounded(v: &mut Violations, field: &str, value: i64, min: i64, max: i64, what: &str) -> i64 {
@@ -166,6 +177,22 @@ impl Settings {
             MAX_PERIOD_CLOSE_DELAY_MS,
             "from 0 to 7 days",
         );
+        let retention_ms = match input.retention_ms {
+            None | Some(0) => None,
+            Some(ms) => {
+                if !(MIN_RETENTION_MS..=MAX_RETENTION_MS).contains(&ms) {
+                    v.add(
+                        "retention",
+                        "must be 0 (keep forever) or from 1 day to 100 years",
+                    );
+                } else if ms < repeat_contact_window_ms {
+                    // Purged references could no longer void the first
+                    // contact resolution of interactions still in the window.
+                    v.add("retention", "must be at least the repeat-contact window");
+                }
+                Some(ms)
+            }
+        };
         match (time_zone, business_hours) {
             (Some(time_zone), Some(business_hours)) if v.is_empty() => Ok(Settings {
                 time_zone,
@@ -180,6 +207,7 @@ impl Settings {
                     max_assignments_per_agent_per_period: max_per_agent,
                 },
                 period_close_delay_ms,
+                retention_ms,
             }),
             _ => Err(v),
         }

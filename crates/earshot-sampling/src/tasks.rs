@@ -1,5 +1,6 @@
 //! Background work every replica runs: closing ended plan periods (with
-//! their top-ups) and expiring / re-routing overdue assignments.
+//! their top-ups), expiring / re-routing overdue assignments, and applying
+//! each tenant's retention policy.
 //!
 //! Both are idempotent and safe with several replicas at once: a period is
 //! closed by whoever claims its row first (the claim and the top-up commit
@@ -31,6 +32,20 @@ pub async fn sweep_once(store: &Store) {
         let now = now_millis();
         if let Err(e) = store.close_due_periods(&tenant, now).await {
             tracing::warn!(tenant = %tenant, error = %e, "sampling sweep: period close failed");
+        }
+        match store.settings(&tenant).await {
+            Ok(loaded) => {
+                if let Some(retention) = loaded.settings.retention_ms
+                    && let Err(e) = store
+                        .purge_expired(&tenant, retention, ("retention", "service"), now_millis())
+                        .await
+                {
+                    tracing::warn!(tenant = %tenant, error = %e, "sampling sweep: retention purge failed");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, error = %e, "sampling sweep: cannot read settings");
+            }
         }
         loop {
             match store.sweep_overdue(&tenant, now_millis()).await {

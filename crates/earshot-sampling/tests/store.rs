@@ -145,3 +145,90 @@ async fn overdue_assignments_expire_once() {
         assert_eq!(a.sweep_overdue(&tenant, now).await.unwrap(), 0);
     }
 }
+
+/// The retention purge strips personal detail from feed events written
+/// before the cutoff, once (it resumes where the previous purge stopped),
+/// and leaves newer events and every fact alone.
+#[tokio::test]
+async fn retention_purge_strips_old_feed_events_once() {
+    use earshot_kit::feed::{self, Scope};
+    use prost::Message as _;
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let store = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let t0 = now_millis() - 100 * DAY;
+        let with_detail = |id: &str, at: i64| pb::Interaction {
+            customer_ref: format!("cust-{id}"),
+            recording_uri: format!("https://rec.example/{id}"),
+            attributes: [("email".to_owned(), format!("{id}@example.com"))].into(),
+            ..interaction(id, "a1", at)
+        };
+        // Written 100 and 10 days ago (the store takes "now" from the caller).
+        store
+            .ingest(&tenant, vec![with_detail("old", t0)], t0 + 1_000)
+            .await
+            .unwrap();
+        store
+            .ingest(
+                &tenant,
+                vec![with_detail("new", t0 + 90 * DAY)],
+                t0 + 90 * DAY,
+            )
+            .await
+            .unwrap();
+        let refs = |events: &[feed::StoredEvent]| -> Vec<String> {
+            events
+                .iter()
+                .filter_map(|e| pb::Event::decode(e.payload.as_slice()).ok())
+                .filter_map(|e| match e.payload {
+                    Some(pb::event::Payload::InteractionsUpserted(u)) => Some(u.upserts),
+                    _ => None,
+                })
+                .flatten()
+                .filter_map(|u| u.interaction)
+                .map(|i| format!("{}:{}", i.id, i.customer_ref))
+                .collect()
+        };
+        let scope = Scope::Tenant(tenant.clone());
+        let before = feed::read_after(store.db(), &scope, 0, 100).await.unwrap();
+        assert_eq!(refs(&before), ["old:cust-old", "new:cust-new"]);
+
+        let now = t0 + 100 * DAY;
+        let (cutoff, counts) = store
+            .purge_expired(&tenant, 30 * DAY, ("test", "admin"), now)
+            .await
+            .unwrap();
+        assert_eq!(cutoff, now - 30 * DAY);
+        assert!(counts.contains(&("interactions", 1)), "{counts:?}");
+        assert!(counts.contains(&("feed_events", 1)), "{counts:?}");
+        let after = feed::read_after(store.db(), &scope, 0, 100).await.unwrap();
+        assert_eq!(refs(&after), ["old:", "new:cust-new"]);
+        // Sequences, types and times are untouched: followers stay valid.
+        let key = |e: &feed::StoredEvent| (e.sequence, e.event_type.clone(), e.occurred_at);
+        assert_eq!(
+            before.iter().map(key).collect::<Vec<_>>(),
+            after.iter().map(key).collect::<Vec<_>>()
+        );
+        // A second purge at the same time has nothing left to do.
+        let (_, again) = store
+            .purge_expired(&tenant, 30 * DAY, ("test", "admin"), now)
+            .await
+            .unwrap();
+        assert!(again.iter().all(|(_, n)| *n == 0), "{again:?}");
+        // Another tenant's events are never touched.
+        let other = Tenant::trusted("globex");
+        store
+            .ingest(&other, vec![with_detail("g", t0)], t0 + 1_000)
+            .await
+            .unwrap();
+        store
+            .purge_expired(&tenant, 30 * DAY, ("test", "admin"), now + DAY)
+            .await
+            .unwrap();
+        let theirs = feed::read_after(store.db(), &Scope::Tenant(other), 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(refs(&theirs), ["g:cust-g"]);
+    }
+}

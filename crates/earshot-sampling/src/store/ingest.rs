@@ -33,6 +33,7 @@ use earshot_kit::{
     auth::Tenant,
     db::Tx,
     error::{Error, Result},
+    privacy::CustomerRefHasher,
     time::from_millis,
     with_tx,
 };
@@ -167,7 +168,15 @@ impl std::fmt::Debug for Prepared {
 
 /// Validates every item of a batch (no I/O): rejects are listed with their
 /// reasons; the rest are stored by [`Store::store_prepared`].
-pub fn prepare(items: Vec<pb::Interaction>, now: i64) -> Prepared {
+///
+/// With `hash` (the tenant and the deployment's hasher), customer references
+/// are replaced by their keyed hashes here, before anything is stored or
+/// compared.
+pub fn prepare(
+    items: Vec<pb::Interaction>,
+    now: i64,
+    hash: Option<(&Tenant, &CustomerRefHasher)>,
+) -> Prepared {
     let mut out = BatchResult {
         results: Vec::with_capacity(items.len()),
         ..Default::default()
@@ -176,7 +185,10 @@ pub fn prepare(items: Vec<pb::Interaction>, now: i64) -> Prepared {
     for (index, item) in items.into_iter().enumerate() {
         let id = item.id.clone();
         match Interaction::parse(convert::interaction_input(item), now) {
-            Ok(interaction) => {
+            Ok(mut interaction) => {
+                if let Some((tenant, h)) = hash {
+                    interaction.customer_ref = h.hash(tenant, &interaction.customer_ref);
+                }
                 out.results.push(pb::ItemResult {
                     index: i32::try_from(index).unwrap_or(i32::MAX),
                     id,
@@ -208,7 +220,11 @@ impl Store {
         now: i64,
     ) -> Result<BatchResult> {
         let mut results = self
-            .store_prepared(tenant, vec![prepare(items, now)], now)
+            .store_prepared(
+                tenant,
+                vec![prepare(items, now, self.hasher().map(|h| (tenant, h)))],
+                now,
+            )
             .await?;
         Ok(results.pop().unwrap_or_default())
     }

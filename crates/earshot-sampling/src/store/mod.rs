@@ -27,6 +27,7 @@ use earshot_kit::{
     db::{Backend, Db, Tx},
     error::{Error, Result},
     feed::{self, NewEvent},
+    privacy::CustomerRefHasher,
     with_pool, with_tx,
 };
 use earshot_proto::sampling::v1 as pb;
@@ -43,6 +44,7 @@ pub mod interactions;
 pub mod late_facts;
 pub mod manual;
 pub mod plans;
+pub mod privacy;
 pub mod rows;
 pub mod select;
 pub mod settings;
@@ -53,6 +55,7 @@ pub mod settings;
 pub struct Store {
     db: Db,
     plan_cache: Arc<Mutex<PlanCache>>,
+    hasher: Option<Arc<CustomerRefHasher>>,
 }
 
 /// Parsed plan versions by (tenant, plan id, version).
@@ -67,7 +70,19 @@ impl Store {
         Store {
             db,
             plan_cache: Arc::new(Mutex::new(HashMap::new())),
+            hasher: None,
         }
+    }
+
+    /// The store, storing customer references as keyed hashes.
+    pub fn with_hasher(mut self, hasher: Option<CustomerRefHasher>) -> Self {
+        self.hasher = hasher.map(Arc::new);
+        self
+    }
+
+    /// How customer references are stored: hashed with this, or as sent.
+    pub fn hasher(&self) -> Option<&CustomerRefHasher> {
+        self.hasher.as_deref()
     }
 
     /// The database.

@@ -22,6 +22,7 @@
 pub mod admin;
 pub mod common;
 pub mod convert;
+pub mod erasure;
 pub mod evaluations;
 pub mod events;
 pub mod lifecycle;
@@ -311,6 +312,13 @@ impl ScoringService for ScoringApi {
         req: Request<pb::UpdateSettingsRequest>,
     ) -> Result<Response<pb::UpdateSettingsResponse>, Status> {
         unary!(self, update_settings_rpc, req)
+    }
+
+    async fn erase_interaction_text(
+        &self,
+        req: Request<pb::EraseInteractionTextRequest>,
+    ) -> Result<Response<pb::EraseInteractionTextResponse>, Status> {
+        unary!(self, erase_interaction_text_rpc, req)
     }
 
     async fn stream_events(

@@ -21,6 +21,7 @@
 //! | [`requests`] | `requests` (idempotency keys) |
 
 pub mod audit;
+pub mod erasure;
 pub mod evaluations;
 pub mod requests;
 pub mod scorecards;
