@@ -60,6 +60,10 @@ enum Command {
     /// run the whole quality program on it and write the reports as one
     /// HTML page.
     Demo(crate::demo::DemoArgs),
+    /// Run sustained mixed load (ingest, reads, evaluations, reports) on a
+    /// throw-away suite for a bounded time and print latency, errors and
+    /// memory.
+    Soak(crate::soak::SoakArgs),
     /// Import, validate, export, publish and list scorecards.
     #[command(subcommand)]
     Scorecard(ScorecardCommand),
@@ -189,10 +193,10 @@ impl Cli {
             }
         };
         let mut config = config;
-        if matches!(self.command, Command::Demo(_))
+        if matches!(self.command, Command::Demo(_) | Command::Soak(_))
             && std::env::var_os("EARSHOT_LOG__FILTER").is_none()
         {
-            // The demo narrates; the services' own logs would drown it.
+            // The demo and the soak narrate; the services' own logs would drown them.
             config.log.filter = "warn".into();
         }
         telemetry::init(&config.log);
@@ -200,6 +204,11 @@ impl Cli {
         match self.command {
             Command::Demo(args) => match crate::demo::run(config, args).await {
                 Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail_client(&e),
+            },
+            Command::Soak(args) => match crate::soak::run(config, args).await {
+                Ok(true) => ExitCode::SUCCESS,
+                Ok(false) => ExitCode::FAILURE,
                 Err(e) => fail_client(&e),
             },
             Command::Scorecard(cmd) => match client(&config) {

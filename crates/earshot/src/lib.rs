@@ -22,6 +22,7 @@ use tokio_util::{sync::CancellationToken, task::TaskTracker};
 pub mod cli;
 pub mod client;
 pub mod demo;
+pub mod soak;
 
 /// The spec of each service, from its crate.
 pub fn spec(kind: ServiceKind) -> ServiceSpec {
