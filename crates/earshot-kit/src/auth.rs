@@ -424,8 +424,10 @@ impl TokenVerifier {
         shutdown: tokio_util::sync::CancellationToken,
     ) -> impl Future<Output = ()> + Send + 'static {
         let verifier = self.clone();
+        // Read now, next to where the verifier was built from the same
+        // file, so a change made after start is never taken for the old.
+        let mut last = std::fs::read(&path).ok();
         async move {
-            let mut last = std::fs::read(&path).ok();
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
