@@ -140,6 +140,7 @@ fn table() -> Vec<Row> {
     use sampling as sa;
     use scoring as sc;
     use calibration as ca;
+    use earshot_proto::reporting::v1 as rp;
     vec![
         // Sampling.
         row!("earshot.sampling.v1.SamplingService/IngestInteractions", &[Admin, Integration]),
@@ -374,7 +375,12 @@ fn table() -> Vec<Row> {
         row!("earshot.reporting.v1.ReportingService/RunCustomerReport", INTERACTION_REPORTERS),
         row!("earshot.reporting.v1.ReportingService/RunTrend", REPORTERS),
         row!("earshot.reporting.v1.ReportingService/ComparePeriods", REPORTERS),
-        row!("earshot.reporting.v1.ReportingService/RunQuestionInsights", &[Admin, QaManager, Supervisor, Integration]),
+        // Names a scorecard: tenant B must not get A's questions.
+        row!("earshot.reporting.v1.ReportingService/RunQuestionInsights", &[Admin, QaManager, Supervisor, Integration], |s| rp::RunQuestionInsightsRequest {
+            scorecard_id: s.card.clone(),
+            period: Some(rp::Period { kind: Some(rp::period::Kind::Preset(rp::PresetPeriod::Last7Days as i32)) }),
+            ..Default::default()
+        }),
         row!("earshot.reporting.v1.ReportingService/RunTargetReport", REPORTERS),
         row!("earshot.reporting.v1.ReportingService/RunBenchmark", REPORTERS),
         row!("earshot.reporting.v1.ReportingService/ExportReport", REPORTERS),
