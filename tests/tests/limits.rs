@@ -394,12 +394,30 @@ async fn tenant_rate_limit_refuses_with_a_retry_delay() {
         .await
         .unwrap();
         let get = sampling::GetSettingsRequest::default;
+        // Every client first, so the calls below follow each other closely
+        // (one token flows in per second).
         let mut acme = suite
             .sampling(&suite.token("acme", "root", &[Role::Admin]))
             .await
             .unwrap();
-        // The same tenant on another service shares nothing with this one
-        // (buckets are per service), but within sampling the burst is 3.
+        let mut acme_agent = suite
+            .sampling(&suite.token("acme", "agent-1", &[Role::Agent]))
+            .await
+            .unwrap();
+        let mut globex = suite
+            .sampling(&suite.token("globex", "root", &[Role::Admin]))
+            .await
+            .unwrap();
+        let mut system = suite
+            .sampling(&suite.token("acme", "earshot-system", &[Role::Service]))
+            .await
+            .unwrap();
+        let channel = suite
+            .channel(earshot_kit::config::ServiceKind::Sampling)
+            .await
+            .unwrap();
+        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
+        // Each service keeps its own buckets; within sampling the burst is 3.
         for i in 0..3 {
             acme.get_settings(get())
                 .await
@@ -425,34 +443,17 @@ async fn tenant_rate_limit_refuses_with_a_retry_delay() {
             "one token at 1/s is at most 1s away: {retry:?}"
         );
         // Another person of the same tenant shares its bucket.
-        let mut acme_agent = suite
-            .sampling(&suite.token("acme", "agent-1", &[Role::Agent]))
-            .await
-            .unwrap();
         refused(
             acme_agent.get_settings(get()).await,
             Code::ResourceExhausted,
             "same tenant",
         );
         // Another tenant is not affected.
-        let mut globex = suite
-            .sampling(&suite.token("globex", "root", &[Role::Admin]))
-            .await
-            .unwrap();
         globex.get_settings(get()).await.unwrap();
         // The service role and health checks are exempt.
-        let mut system = suite
-            .sampling(&suite.token("acme", "earshot-system", &[Role::Service]))
-            .await
-            .unwrap();
         for _ in 0..10 {
             system.get_settings(get()).await.unwrap();
         }
-        let channel = suite
-            .channel(earshot_kit::config::ServiceKind::Sampling)
-            .await
-            .unwrap();
-        let mut health = tonic_health::pb::health_client::HealthClient::new(channel);
         for _ in 0..10 {
             health
                 .check(tonic_health::pb::HealthCheckRequest::default())
