@@ -881,6 +881,75 @@ mod tests {
         }
     }
 
+    fn rsa_key(n: u8) -> EncodingKey {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../tests/fixtures/jwks/key{n}.pem"));
+        EncodingKey::from_rsa_pem(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn jwks(keys: &[u8]) -> String {
+        let keys = keys
+            .iter()
+            .map(|n| {
+                let mut jwk =
+                    jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa_key(*n), Algorithm::RS256)
+                        .unwrap();
+                jwk.common.key_id = Some(format!("k{n}"));
+                jwk
+            })
+            .collect();
+        serde_json::to_string(&JwkSet { keys }).unwrap()
+    }
+
+    fn rs256(n: u8) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = Claims {
+            iss: "earshot".into(),
+            aud: "earshot".into(),
+            sub: "alice".into(),
+            tenant: "acme".into(),
+            roles: vec!["admin".into()],
+            teams: vec![],
+            exp: now + 60,
+            iat: now,
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(format!("k{n}"));
+        encode(&header, &claims, &rsa_key(n)).unwrap()
+    }
+
+    #[test]
+    fn jwks_key_sets_are_replaced_and_bad_ones_refused() {
+        let v = TokenVerifier::new(
+            &VerificationKeys::Jwks(jwks(&[1])),
+            "earshot",
+            "earshot",
+            Duration::ZERO,
+        )
+        .unwrap();
+        // A clone shares the keys, as every server's layer does.
+        let clone = v.clone();
+        assert!(clone.verify(&rs256(1)).is_ok());
+        assert!(clone.verify(&rs256(2)).is_err());
+        assert_eq!(v.replace_jwks(&jwks(&[1, 2])).unwrap(), ["k1", "k2"]);
+        assert!(clone.verify(&rs256(1)).is_ok());
+        assert!(clone.verify(&rs256(2)).is_ok());
+        // Invalid sets change nothing.
+        let duplicate = jwks(&[2, 2]);
+        for bad in ["not json", r#"{"keys": []}"#, &duplicate] {
+            assert!(v.replace_jwks(bad).is_err(), "{bad}");
+            assert!(clone.verify(&rs256(1)).is_ok());
+        }
+        v.replace_jwks(&jwks(&[2])).unwrap();
+        assert!(clone.verify(&rs256(1)).is_err());
+        assert!(clone.verify(&rs256(2)).is_ok());
+        // A verifier with one key has no key set to replace.
+        assert!(verifier().replace_jwks(&jwks(&[1])).is_err());
+    }
+
     #[test]
     fn role_names_round_trip() {
         for r in Role::ALL {
