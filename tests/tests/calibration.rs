@@ -1366,7 +1366,8 @@ async fn validation_idempotency_roles_and_stateless_agreement() {
         assert_eq!(a.session_id, b.session_id);
         let id = a.session_id.clone();
         assert_eq!(code(session(&mut outsider, &id).await), Code::NotFound);
-        assert_eq!(code(session(&mut agent, &id).await), Code::NotFound);
+        // An agent's role can never see a session: refused before lookup.
+        assert_eq!(code(session(&mut agent, &id).await), Code::PermissionDenied);
         assert_eq!(
             code(submit(&mut outsider, &id, "i1", answers(true, 5, true), "", "").await),
             Code::NotFound

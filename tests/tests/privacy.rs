@@ -546,6 +546,36 @@ async fn erasure_removes_one_customer_from_every_store_and_hashing_keeps_referen
         caught_up(&mut c).await;
         let figures_before = figures(&mut c.reporting, 3).await;
 
+        // Another tenant's admin reaches nothing of this tenant's.
+        let globex = clients(&suite, &suite.token("globex", "gus", &[Role::Admin])).await;
+        let (mut gs, mut gc, mut gk) = (globex.sampling, globex.scoring, globex.calibration);
+        let none = gs
+            .erase_customer(sampling::EraseCustomerRequest {
+                customer_ref: ALICE.into(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(none.interactions, 0, "{none:?}");
+        let ids = vec!["a-1".to_owned(), "a-2".to_owned()];
+        let s = gc
+            .erase_interaction_text(scoring::EraseInteractionTextRequest {
+                interaction_ids: ids.clone(),
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(s.erased.iter().all(|c| c.count == 0), "{s:?}");
+        let k = gk
+            .erase_interaction_text(cal::EraseInteractionTextRequest {
+                interaction_ids: ids,
+            })
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(k.erased.iter().all(|c| c.count == 0), "{k:?}");
+        assert_eq!(find_everywhere(&suite, &ALICE_MARKS).await, before);
+
         // Only an admin may erase; bad input changes nothing.
         let qa = suite.token("acme", "quinn", &[Role::QaManager]);
         let denied =

@@ -121,6 +121,27 @@ fn decode_session(row: SessionRow) -> Result<Loaded> {
     })
 }
 
+/// The roles that can ever see a session: managers, the service role, and
+/// the roles a participant holds (evaluators; supervisors and managers
+/// calibrate too). Anyone else is refused before the request is read, so
+/// validation and whether a session exists tell them nothing; which
+/// sessions an allowed caller sees is [`visibility`]'s to decide.
+const SESSION_READERS: &[Role] = &[
+    Role::Admin,
+    Role::QaManager,
+    Role::Service,
+    Role::Evaluator,
+    Role::Supervisor,
+];
+
+/// The roles a participant who submits responses can hold.
+const PARTICIPANT_ROLES: &[Role] = &[
+    Role::Admin,
+    Role::QaManager,
+    Role::Evaluator,
+    Role::Supervisor,
+];
+
 fn core_caller(c: &Caller) -> visibility::Caller {
     use visibility::Role as R;
     visibility::Caller {
@@ -799,6 +820,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::GetSessionRequest>,
     ) -> Rpc<pb::GetSessionResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(SESSION_READERS)?;
         let req = request.into_inner();
         let loaded = self.load(caller.tenant(), &req.session_id).await?;
         visibility::can_see_session(&core_caller(&caller), &loaded.view())
@@ -817,6 +839,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::ListSessionsRequest>,
     ) -> Rpc<pb::ListSessionsResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(SESSION_READERS)?;
         let req = request.into_inner();
         let c = core_caller(&caller);
         let mut v = earshot_kit::Violations::new();
@@ -1207,6 +1230,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::SubmitResponseRequest>,
     ) -> Rpc<pb::SubmitResponseResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(PARTICIPANT_ROLES)?;
         let req = request.into_inner();
         let tenant = caller.tenant().clone();
         let c = core_caller(&caller);
@@ -1398,6 +1422,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::GetResponseRequest>,
     ) -> Rpc<pb::GetResponseResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(SESSION_READERS)?;
         let req = request.into_inner();
         let tenant = caller.tenant().clone();
         let c = core_caller(&caller);
@@ -1460,6 +1485,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::ListResponsesRequest>,
     ) -> Rpc<pb::ListResponsesResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(SESSION_READERS)?;
         let req = request.into_inner();
         let tenant = caller.tenant().clone();
         let c = core_caller(&caller);
@@ -1810,6 +1836,7 @@ impl CalibrationService for Calibration {
         request: Request<pb::GetSessionResultsRequest>,
     ) -> Rpc<pb::GetSessionResultsResponse> {
         let caller = auth::caller(&request)?;
+        caller.require_any(SESSION_READERS)?;
         let req = request.into_inner();
         let loaded = self.load(caller.tenant(), &req.session_id).await?;
         visibility::can_read_results(&core_caller(&caller), &loaded.view()).map_err(|d| {

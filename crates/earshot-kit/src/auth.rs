@@ -15,12 +15,13 @@
 //! generated into the data directory on first start, so `earshot token` and
 //! the server agree); RS256 with a PEM public key or a JWKS document
 //! (selected by the token's `kid`) is for deployments whose identity provider
-//! signs the tokens.
+//! signs the tokens. A JWKS file is re-read while the server runs
+//! ([`TokenVerifier::watch_jwks_file`]), so keys rotate without a restart.
 
 use std::{
     collections::HashMap,
     fmt,
-    sync::Arc,
+    sync::{Arc, RwLock},
     task::{Context, Poll},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
@@ -295,10 +296,46 @@ enum Keys {
     ByKid(HashMap<String, (Algorithm, DecodingKey)>),
 }
 
+/// The keys of a JWKS document, by `kid`.
+fn jwks_keys(json: &str) -> Result<Keys> {
+    let set: JwkSet =
+        serde_json::from_str(json).map_err(|e| Error::invalid("auth.jwks_file", e.to_string()))?;
+    let mut by_kid = HashMap::new();
+    for jwk in &set.keys {
+        let Some(kid) = jwk.common.key_id.clone() else {
+            return Err(Error::invalid("auth.jwks_file", "every key needs a kid"));
+        };
+        let alg = match jwk.common.key_algorithm {
+            Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) | None => Algorithm::RS256,
+            Some(other) => {
+                return Err(Error::invalid(
+                    "auth.jwks_file",
+                    format!("key {kid}: algorithm {other:?} is not supported"),
+                ));
+            }
+        };
+        let key = DecodingKey::from_jwk(jwk)
+            .map_err(|e| Error::invalid("auth.jwks_file", format!("key {kid}: {e}")))?;
+        if by_kid.insert(kid.clone(), (alg, key)).is_some() {
+            return Err(Error::invalid(
+                "auth.jwks_file",
+                format!("key id {kid:?} appears twice"),
+            ));
+        }
+    }
+    if by_kid.is_empty() {
+        return Err(Error::invalid("auth.jwks_file", "the key set is empty"));
+    }
+    Ok(Keys::ByKid(by_kid))
+}
+
 /// Verifies bearer tokens.
+///
+/// Clones share their keys, so a key set replaced on one (JWKS rotation,
+/// [`TokenVerifier::replace_jwks`]) is what every clone verifies with.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    keys: Arc<Keys>,
+    keys: Arc<RwLock<Arc<Keys>>>,
     issuer: String,
     audience: String,
     leeway: Duration,
@@ -336,44 +373,107 @@ impl TokenVerifier {
                 DecodingKey::from_rsa_pem(pem)
                     .map_err(|e| Error::invalid("auth.rs256_public_key_file", e.to_string()))?,
             ),
-            VerificationKeys::Jwks(json) => {
-                let set: JwkSet = serde_json::from_str(json)
-                    .map_err(|e| Error::invalid("auth.jwks_file", e.to_string()))?;
-                let mut by_kid = HashMap::new();
-                for jwk in &set.keys {
-                    let Some(kid) = jwk.common.key_id.clone() else {
-                        return Err(Error::invalid("auth.jwks_file", "every key needs a kid"));
-                    };
-                    let alg = match jwk.common.key_algorithm {
-                        Some(jsonwebtoken::jwk::KeyAlgorithm::RS256) | None => Algorithm::RS256,
-                        Some(other) => {
-                            return Err(Error::invalid(
-                                "auth.jwks_file",
-                                format!("key {kid}: algorithm {other:?} is not supported"),
-                            ));
-                        }
-                    };
-                    let key = DecodingKey::from_jwk(jwk)
-                        .map_err(|e| Error::invalid("auth.jwks_file", format!("key {kid}: {e}")))?;
-                    by_kid.insert(kid, (alg, key));
-                }
-                if by_kid.is_empty() {
-                    return Err(Error::invalid("auth.jwks_file", "the key set is empty"));
-                }
-                Keys::ByKid(by_kid)
-            }
+            VerificationKeys::Jwks(json) => jwks_keys(json)?,
         };
         Ok(TokenVerifier {
-            keys: Arc::new(keys),
+            keys: Arc::new(RwLock::new(Arc::new(keys))),
             issuer: issuer.into(),
             audience: audience.into(),
             leeway,
         })
     }
 
+    /// Replaces the key set with the JWKS document `json`, returning its
+    /// key ids. An invalid document changes nothing. Only a verifier made
+    /// from a JWKS document can take one.
+    pub fn replace_jwks(&self, json: &str) -> Result<Vec<String>> {
+        if matches!(&*self.current_keys(), Keys::Single(..)) {
+            return Err(Error::invalid(
+                "auth.jwks_file",
+                "this verifier does not use a key set",
+            ));
+        }
+        let keys = jwks_keys(json)?;
+        let mut kids: Vec<String> = match &keys {
+            Keys::ByKid(map) => map.keys().cloned().collect(),
+            Keys::Single(..) => Vec::new(),
+        };
+        kids.sort();
+        let mut slot = self
+            .keys
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *slot = Arc::new(keys);
+        Ok(kids)
+    }
+
+    /// Re-reads the JWKS file at `path` every `interval` until `shutdown`,
+    /// replacing the key set when the file's content changed and is valid.
+    /// An unreadable or invalid file is logged and the keys in use are kept,
+    /// so a botched rotation never locks every caller out.
+    ///
+    /// Polling rather than SIGHUP: a Kubernetes Secret or ConfigMap mounted
+    /// as a file is updated in place with no signal to the process, every
+    /// replica picks the change up on its own, and it works the same on
+    /// every platform. Comparing content rather than mtime also catches two
+    /// writes within one mtime tick.
+    pub fn watch_jwks_file(
+        &self,
+        path: std::path::PathBuf,
+        interval: Duration,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> impl Future<Output = ()> + Send + 'static {
+        let verifier = self.clone();
+        // Read now, next to where the verifier was built from the same
+        // file, so a change made after start is never taken for the old.
+        let mut last = std::fs::read(&path).ok();
+        async move {
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                let read = {
+                    let path = path.clone();
+                    tokio::task::spawn_blocking(move || std::fs::read(path)).await
+                };
+                let bytes = match read.map_err(std::io::Error::other).and_then(|r| r) {
+                    Ok(b) => b,
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "cannot read the JWKS file; keeping the current keys");
+                        continue;
+                    }
+                };
+                if last.as_deref() == Some(bytes.as_slice()) {
+                    continue;
+                }
+                let result = std::str::from_utf8(&bytes)
+                    .map_err(|_| Error::invalid("auth.jwks_file", "is not UTF-8"))
+                    .and_then(|json| verifier.replace_jwks(json));
+                match result {
+                    Ok(kids) => {
+                        tracing::info!(path = %path.display(), kids = ?kids, "reloaded the JWKS key set");
+                    }
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "the new JWKS file is invalid; keeping the current keys");
+                    }
+                }
+                last = Some(bytes);
+            }
+        }
+    }
+
+    fn current_keys(&self) -> Arc<Keys> {
+        self.keys
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     /// Verifies `token` and returns its caller.
     pub fn verify(&self, token: &str) -> Result<Caller> {
-        let (alg, key) = match &*self.keys {
+        let keys = self.current_keys();
+        let (alg, key) = match &*keys {
             Keys::Single(alg, key) => (*alg, key),
             Keys::ByKid(map) => {
                 let header = decode_header(token)
@@ -735,6 +835,75 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    fn rsa_key(n: u8) -> EncodingKey {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join(format!("../../tests/fixtures/jwks/key{n}.pem"));
+        EncodingKey::from_rsa_pem(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    fn jwks(keys: &[u8]) -> String {
+        let keys = keys
+            .iter()
+            .map(|n| {
+                let mut jwk =
+                    jsonwebtoken::jwk::Jwk::from_encoding_key(&rsa_key(*n), Algorithm::RS256)
+                        .unwrap();
+                jwk.common.key_id = Some(format!("k{n}"));
+                jwk
+            })
+            .collect();
+        serde_json::to_string(&JwkSet { keys }).unwrap()
+    }
+
+    fn rs256(n: u8) -> String {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let claims = Claims {
+            iss: "earshot".into(),
+            aud: "earshot".into(),
+            sub: "alice".into(),
+            tenant: "acme".into(),
+            roles: vec!["admin".into()],
+            teams: vec![],
+            exp: now + 60,
+            iat: now,
+        };
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(format!("k{n}"));
+        encode(&header, &claims, &rsa_key(n)).unwrap()
+    }
+
+    #[test]
+    fn jwks_key_sets_are_replaced_and_bad_ones_refused() {
+        let v = TokenVerifier::new(
+            &VerificationKeys::Jwks(jwks(&[1])),
+            "earshot",
+            "earshot",
+            Duration::ZERO,
+        )
+        .unwrap();
+        // A clone shares the keys, as every server's layer does.
+        let clone = v.clone();
+        assert!(clone.verify(&rs256(1)).is_ok());
+        assert!(clone.verify(&rs256(2)).is_err());
+        assert_eq!(v.replace_jwks(&jwks(&[1, 2])).unwrap(), ["k1", "k2"]);
+        assert!(clone.verify(&rs256(1)).is_ok());
+        assert!(clone.verify(&rs256(2)).is_ok());
+        // Invalid sets change nothing.
+        let duplicate = jwks(&[2, 2]);
+        for bad in ["not json", r#"{"keys": []}"#, &duplicate] {
+            assert!(v.replace_jwks(bad).is_err(), "{bad}");
+            assert!(clone.verify(&rs256(1)).is_ok());
+        }
+        v.replace_jwks(&jwks(&[2])).unwrap();
+        assert!(clone.verify(&rs256(1)).is_err());
+        assert!(clone.verify(&rs256(2)).is_ok());
+        // A verifier with one key has no key set to replace.
+        assert!(verifier().replace_jwks(&jwks(&[1])).is_err());
     }
 
     #[test]

@@ -211,6 +211,14 @@ pub struct ServerConfig {
     /// How long shutdown waits for in-flight calls before closing. Default 10s.
     #[serde(with = "humantime_serde")]
     pub shutdown_grace: Duration,
+    /// Calls per second each tenant may make to one service of one replica
+    /// (a token bucket, keyed by the tenant of the verified token; the
+    /// `service` role and health checks are exempt). Beyond it calls get
+    /// `RESOURCE_EXHAUSTED` with a retry delay. Default 0: no limit.
+    pub tenant_rate_per_second: f64,
+    /// How many calls a tenant may make at once above the rate (the
+    /// bucket's size). Default 200.
+    pub tenant_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -222,6 +230,8 @@ impl Default for ServerConfig {
             concurrency_limit_per_connection: 64,
             max_message_bytes: 8 * 1024 * 1024,
             shutdown_grace: Duration::from_secs(10),
+            tenant_rate_per_second: 0.0,
+            tenant_burst: 200,
         }
     }
 }
@@ -273,6 +283,11 @@ pub struct AuthConfig {
     /// Clock skew allowed on `exp`. Default 30s.
     #[serde(with = "humantime_serde")]
     pub leeway: Duration,
+    /// How often `jwks_file` is re-read; a changed, valid key set replaces
+    /// the old one without a restart (an invalid one is logged and the old
+    /// set kept). `0s` reads it only at start. Default 5s.
+    #[serde(with = "humantime_serde")]
+    pub jwks_reload_interval: Duration,
 }
 
 impl Default for AuthConfig {
@@ -286,6 +301,7 @@ impl Default for AuthConfig {
             jwks_file: None,
             service_token: None,
             leeway: Duration::from_secs(30),
+            jwks_reload_interval: Duration::from_secs(5),
         }
     }
 }
@@ -495,6 +511,19 @@ impl Config {
         {
             return Err(ConfigError(
                 "privacy.customer_ref_key must be at least 32 bytes".into(),
+            ));
+        }
+        if !s.tenant_rate_per_second.is_finite()
+            || !(0.0..=1_000_000.0).contains(&s.tenant_rate_per_second)
+        {
+            return Err(ConfigError(
+                "server.tenant_rate_per_second must be 0 (no limit) to 1000000".into(),
+            ));
+        }
+        if s.tenant_rate_per_second > 0.0 && s.tenant_burst == 0 {
+            return Err(ConfigError(
+                "server.tenant_burst must be at least 1 when server.tenant_rate_per_second is set"
+                    .into(),
             ));
         }
         if self.database.max_connections == 0 {
@@ -765,6 +794,14 @@ mod tests {
             ("[auth]\nhs256_secret = \"short\"", "32 bytes"),
             ("[tls]\ncert_file = \"a.pem\"", "go together"),
             ("[tls]\nclient_ca_file = \"ca.pem\"", "mutual TLS"),
+            (
+                "[server]\ntenant_rate_per_second = -1.0",
+                "server.tenant_rate_per_second",
+            ),
+            (
+                "[server]\ntenant_rate_per_second = 5.0\ntenant_burst = 0",
+                "server.tenant_burst",
+            ),
         ];
         for (i, (text, needle)) in cases.iter().enumerate() {
             let path = dir.path().join(format!("c{i}.toml"));

@@ -10,6 +10,7 @@
 //!   field-level `BadRequest` details.
 //! - [`db`]: SQLite or PostgreSQL behind one type; one query text serves both.
 //! - [`feed`]: the transactional outbox behind every `StreamEvents`.
+//! - [`limit`]: the per-tenant request rate limit.
 //! - [`metrics`]: Prometheus counters, latency histograms and gauges.
 //! - [`paging`]: opaque page tokens and page sizes.
 //! - [`server`]: health, reflection, tower layers, graceful shutdown.
@@ -21,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod feed;
+pub mod limit;
 pub mod metrics;
 pub mod paging;
 pub mod privacy;

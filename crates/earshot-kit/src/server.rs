@@ -4,10 +4,12 @@
 //! has: `grpc.health.v1.Health`, server reflection (v1 and v1alpha, so every
 //! grpcurl works), authentication ([`crate::auth::AuthLayer`]), a tracing
 //! span per call with its latency and status code ([`RpcTraceLayer`]), a
-//! per-service concurrency limit that sheds excess load with
+//! per-tenant request rate limit ([`crate::limit`]), a per-service
+//! concurrency limit that sheds excess load with
 //! `RESOURCE_EXHAUSTED`, a per-connection limit, a request timeout, and a
 //! request size limit (set by the service on its generated server with
-//! [`ServiceContext::max_message_bytes`]).
+//! [`ServiceContext::max_message_bytes`]; [`crate::limit::MessageSizeLayer`]
+//! makes its refusal `RESOURCE_EXHAUSTED` naming the setting).
 //!
 //! Shutdown (SIGINT/SIGTERM, or the token in tests): health turns
 //! NOT_SERVING first so load balancers stop routing here, the listener
@@ -47,6 +49,7 @@ use crate::{
     config::{Config, ServiceKind, TlsConfig},
     db::{Db, Migrations},
     error::{Error, Result},
+    limit::{MessageSizeLayer, TenantRateLimitLayer},
 };
 
 /// What the binary needs to know to run a service: its gRPC names, its
@@ -268,7 +271,12 @@ pub async fn serve(
     let s = &config.server;
     let layers = ServiceBuilder::new()
         .layer(RpcTraceLayer)
+        .layer(MessageSizeLayer::new(s.max_message_bytes))
         .layer(AuthLayer::new(verifier))
+        .layer(TenantRateLimitLayer::new(
+            s.tenant_rate_per_second,
+            s.tenant_burst,
+        ))
         .load_shed()
         .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
             s.max_concurrent_requests,

@@ -257,6 +257,31 @@ enum Family {
     Interactions,
 }
 
+/// The roles that may run reports of `family` (`None`: a call whose family
+/// the request picks, such as a trend of any metric). Checked before the
+/// request is read, so a role that may never run it learns nothing from
+/// validation; [`scope`] then narrows what an allowed role sees.
+fn require_report_role(caller: &Caller, family: Option<Family>) -> Result<()> {
+    let roles: &[Role] = match family {
+        Some(Family::Interactions) => &[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Supervisor,
+            Role::Agent,
+        ],
+        Some(Family::Quality) | None => &[
+            Role::Admin,
+            Role::QaManager,
+            Role::Integration,
+            Role::Supervisor,
+            Role::Agent,
+            Role::Evaluator,
+        ],
+    };
+    caller.require_any(roles)
+}
+
 /// The filter the caller may use, or PERMISSION_DENIED.
 fn scope(caller: &Caller, family: Family, dim: Dimension, mut f: Filter) -> Result<Filter> {
     if caller.has_any(&[Role::Admin, Role::QaManager, Role::Integration]) {
@@ -1270,6 +1295,7 @@ impl Reporting {
 macro_rules! grouped_report {
     ($svc:ident, $request:ident, $Req:ident, $Resp:ident, $family:expr, $run:ident, $row:ident) => {{
         let caller = auth::caller(&$request)?;
+        require_report_role(&caller, Some($family))?;
         let req = $request.into_inner();
         let q = $svc
             .query(
@@ -1351,6 +1377,7 @@ impl ReportingService for Reporting {
 
     async fn run_trend(&self, request: Request<pb::RunTrendRequest>) -> Rpc<pb::RunTrendResponse> {
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         let t = self.trend(&caller, &req).await?;
         Ok(Response::new(trend_response(&t)))
@@ -1361,6 +1388,7 @@ impl ReportingService for Reporting {
         request: Request<pb::ComparePeriodsRequest>,
     ) -> Rpc<pb::ComparePeriodsResponse> {
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         let (range, base, dim, rows) = self.compare_periods_core(&caller, &req).await?;
         let size = paging::page_size(req.page_size, PAGE_DEFAULT, PAGE_MAX)?;
@@ -1477,6 +1505,7 @@ impl ReportingService for Reporting {
         request: Request<pb::RunTargetReportRequest>,
     ) -> Rpc<pb::RunTargetReportResponse> {
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         let (range, dim, results) = self.run_target_report_core(&caller, &req).await?;
         let total = results
@@ -1541,6 +1570,7 @@ impl ReportingService for Reporting {
         request: Request<pb::RunBenchmarkRequest>,
     ) -> Rpc<pb::RunBenchmarkResponse> {
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         let (range, dim, id, lines) = self.run_benchmark_core(&caller, &req).await?;
         let lines = lines
@@ -1579,6 +1609,7 @@ impl ReportingService for Reporting {
     ) -> Rpc<tonic::codegen::BoxStream<pb::ExportReportResponse>> {
         use pb::export_report_request::Report as R;
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         if req.format != pb::ExportFormat::Csv as i32 {
             return Err(Error::invalid("format", "must be EXPORT_FORMAT_CSV").into());
@@ -1676,6 +1707,7 @@ impl ReportingService for Reporting {
         use crate::output::svg::{histogram, trend};
         use pb::render_chart_request::Chart;
         let caller = auth::caller(&request)?;
+        require_report_role(&caller, None)?;
         let req = request.into_inner();
         let mut v = earshot_kit::Violations::new();
         for (field, x) in [("width", req.width), ("height", req.height)] {

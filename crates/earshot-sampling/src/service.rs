@@ -399,6 +399,13 @@ impl SamplingService for Sampling {
                 };
                 let batch = match next {
                     None => break,
+                    // A message over server.max_message_bytes is a refusal
+                    // to report, not the client going away.
+                    Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
+                        let refusal = Error::ResourceExhausted(status.message().to_owned());
+                        let _ = ready_tx.send((String::new(), Err(refusal))).await;
+                        break;
+                    }
                     Some(Err(status)) => {
                         tracing::debug!(%status, "ingest stream ended by the client");
                         break;
@@ -1076,6 +1083,15 @@ impl SamplingService for Sampling {
         request: Request<pb::GetEvaluatorRequest>,
     ) -> R<pb::GetEvaluatorResponse> {
         let caller = auth::caller(&request)?;
+        // The role first: a caller who may never read evaluators learns
+        // nothing from validation. An evaluator reads only themselves.
+        caller.require_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Supervisor,
+            Role::Service,
+            Role::Evaluator,
+        ])?;
         let id = request.into_inner().evaluator_id;
         id_field("evaluator_id", &id, EvaluatorId::parse)?;
         let allowed = caller.has_any(&[
@@ -1213,6 +1229,15 @@ impl SamplingService for Sampling {
         request: Request<pb::GetAssignmentRequest>,
     ) -> R<pb::GetAssignmentResponse> {
         let caller = auth::caller(&request)?;
+        // The roles `assignment_view` can ever admit, before the request
+        // is read.
+        caller.require_any(&[
+            Role::Admin,
+            Role::QaManager,
+            Role::Service,
+            Role::Evaluator,
+            Role::Supervisor,
+        ])?;
         let id = request.into_inner().assignment_id;
         if id.is_empty() {
             return Err(Error::invalid("assignment_id", "is required").into());

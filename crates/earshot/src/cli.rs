@@ -438,6 +438,16 @@ mod tests {
         assert_eq!(parse_role("qa_manager").unwrap(), Role::QaManager);
         assert!(parse_role("service").is_err());
         assert!(parse_role("root").is_err());
+        // `earshot token` never mints the service role for a person, alone
+        // or beside another role.
+        for roles in [&["service"][..], &["admin", "service"]] {
+            let mut args = vec!["earshot", "token", "--tenant", "acme"];
+            for r in roles {
+                args.extend(["--role", r]);
+            }
+            assert!(Cli::try_parse_from(&args).is_err(), "{args:?}");
+        }
+        assert!(Cli::try_parse_from(["earshot", "token", "--role", "admin"]).is_ok());
     }
 
     #[test]

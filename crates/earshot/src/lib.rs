@@ -151,6 +151,16 @@ pub async fn start(
         acquire_timeout: config.database.acquire_timeout,
     };
     let tasks = TaskTracker::new();
+    // A rotated key set takes effect without a restart.
+    if let Some(path) = &config.auth.jwks_file
+        && !config.auth.jwks_reload_interval.is_zero()
+    {
+        tasks.spawn(verifier.watch_jwks_file(
+            path.clone(),
+            config.auth.jwks_reload_interval,
+            shutdown.clone(),
+        ));
+    }
     let mut servers = JoinSet::new();
     let mut dbs = Vec::new();
     for kind in &wanted {

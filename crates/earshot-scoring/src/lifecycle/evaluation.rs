@@ -169,6 +169,37 @@ pub struct EvaluationFacts<'a> {
     pub latest_revision_author: &'a str,
 }
 
+/// The roles that can ever take `action`, whatever the evaluation: a
+/// caller holding none of them is refused before the request is read (the
+/// service checks this first, so a role that may never act learns nothing
+/// from validation or from whether the evaluation exists). [`transition`]
+/// then decides for the one evaluation.
+pub fn roles_that_may(action: EvaluationAction) -> &'static [Role] {
+    use EvaluationAction as A;
+    match action {
+        // The author (an evaluator, or the agent of a self-evaluation) or a
+        // manager.
+        A::SaveDraft | A::Submit | A::Delete => {
+            &[Role::Admin, Role::QaManager, Role::Evaluator, Role::Agent]
+        }
+        // Evaluators only when the tenant lets them.
+        A::Release => &[Role::Admin, Role::QaManager, Role::Evaluator],
+        A::Acknowledge | A::Dispute => &[Role::Agent],
+        A::Resolve(_) => &[Role::Admin, Role::QaManager],
+        A::AddCoachingComment => &[
+            Role::Admin,
+            Role::QaManager,
+            Role::Evaluator,
+            Role::Supervisor,
+            Role::Agent,
+        ],
+    }
+}
+
+/// The roles that can ever create an evaluation (see [`authorize_create`]):
+/// managers and evaluators, and agents for self-evaluations.
+pub const CREATORS: &[Role] = &[Role::Admin, Role::QaManager, Role::Evaluator, Role::Agent];
+
 /// Decides a state change: the new state, or why not. `delete` returns the
 /// (unchanged) DRAFT state when allowed.
 pub fn transition(

@@ -289,6 +289,7 @@ impl ScoringApi {
     ) -> Result<pb::CreateEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(core.has_any(lifecycle::CREATORS), "create evaluations")?;
         let req = req.into_inner();
         required_id("request_id", &req.request_id)?;
         let t = caller.tenant();
@@ -626,6 +627,10 @@ impl ScoringApi {
     ) -> Result<pb::SaveEvaluationDraftResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(lifecycle::roles_that_may(EvaluationAction::SaveDraft)),
+            "save evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();
@@ -692,6 +697,10 @@ impl ScoringApi {
     ) -> Result<pb::SubmitEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(lifecycle::roles_that_may(EvaluationAction::Submit)),
+            "submit evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();
@@ -833,6 +842,10 @@ impl ScoringApi {
     ) -> Result<pb::DeleteEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(lifecycle::roles_that_may(EvaluationAction::Delete)),
+            "delete evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();

@@ -9,14 +9,16 @@ use tonic::Request;
 
 use super::common::{
     MAX_ANSWERS, MAX_NOTE_CHARS, MAX_OVERALL_COMMENT_CHARS, actor, caller_of, check, core_caller,
-    etag, fingerprint, refused, required_id, text,
+    etag, fingerprint, refused, require, required_id, text,
 };
 use super::evaluations::{Loaded, Write, state_out};
 use super::{Audit, ScoringApi, convert, events, now};
 use crate::access::Role;
 use crate::comments::CoachingComment;
 use crate::disputes::{Dispute, DisputedQuestion};
-use crate::lifecycle::evaluation::{EvaluationAction, EvaluationState, Resolution, transition};
+use crate::lifecycle::evaluation::{
+    EvaluationAction, EvaluationState, Resolution, roles_that_may, transition,
+};
 use crate::score::score_answers;
 use crate::store::requests::{Operation, stored_fingerprint};
 
@@ -48,6 +50,10 @@ impl ScoringApi {
     ) -> Result<pb::ReleaseEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(roles_that_may(EvaluationAction::Release)),
+            "release evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();
@@ -106,6 +112,10 @@ impl ScoringApi {
     ) -> Result<pb::AcknowledgeEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(roles_that_may(EvaluationAction::Acknowledge)),
+            "acknowledge evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();
@@ -168,6 +178,10 @@ impl ScoringApi {
     ) -> Result<pb::DisputeEvaluationResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(roles_that_may(EvaluationAction::Dispute)),
+            "dispute evaluations",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         let t = caller.tenant();
@@ -269,6 +283,12 @@ impl ScoringApi {
     ) -> Result<pb::ResolveDisputeResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(roles_that_may(EvaluationAction::Resolve(
+                Resolution::Upheld,
+            ))),
+            "resolve disputes",
+        )?;
         let req = req.into_inner();
         required_id("evaluation_id", &req.evaluation_id)?;
         use pb::resolve_dispute_request::Outcome;
@@ -425,6 +445,10 @@ impl ScoringApi {
     ) -> Result<pb::AddCoachingCommentResponse> {
         let caller = caller_of(&req)?;
         let core = core_caller(&caller);
+        require(
+            core.has_any(roles_that_may(EvaluationAction::AddCoachingComment)),
+            "add coaching comments",
+        )?;
         let req = req.into_inner();
         required_id("request_id", &req.request_id)?;
         required_id("evaluation_id", &req.evaluation_id)?;
@@ -439,6 +463,19 @@ impl ScoringApi {
         // change of the same evaluation tries again on the new state.
         for _ in 0..5 {
             let e = self.load_evaluation(t, &req.evaluation_id).await?;
+            // Authorize before replaying: a request id does not stand in
+            // for the right to comment.
+            let settings = self.store.settings(t).await?;
+            let at = now();
+            transition(
+                &core,
+                &e.facts(),
+                &settings,
+                EvaluationAction::AddCoachingComment,
+                "",
+                at,
+            )
+            .map_err(|err| refused(err, &e.what()))?;
             if let Some(done) = self
                 .store
                 .request(t, Operation::AddCoachingComment, &req.request_id)
@@ -450,7 +487,6 @@ impl ScoringApi {
                         "was already used for a different request; use a new request_id",
                     ));
                 }
-                let settings = self.store.settings(t).await?;
                 let v = self.view_of(&core, &e, &settings)?;
                 let shown = super::view::evaluation(e.body, e.row.version, v);
                 let comment = shown
@@ -463,17 +499,6 @@ impl ScoringApi {
                     etag: shown.etag,
                 });
             }
-            let settings = self.store.settings(t).await?;
-            let at = now();
-            transition(
-                &core,
-                &e.facts(),
-                &settings,
-                EvaluationAction::AddCoachingComment,
-                "",
-                at,
-            )
-            .map_err(|err| refused(err, &e.what()))?;
             let version = self
                 .load_version(t, &e.row.scorecard_id, e.row.scorecard_version)
                 .await?;
