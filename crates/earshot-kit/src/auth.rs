@@ -711,6 +711,8 @@ where
             Ok(caller) => {
                 tracing::Span::current().record("tenant", caller.tenant().id());
                 tracing::Span::current().record("subject", caller.subject());
+                let roles: Vec<&str> = caller.roles().iter().map(|r| r.as_str()).collect();
+                tracing::Span::current().record("roles", roles.join(",").as_str());
                 req.extensions_mut().insert(caller);
                 futures::future::Either::Left(self.inner.call(req))
             }

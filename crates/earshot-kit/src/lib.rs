@@ -17,6 +17,7 @@
 //! - [`shutdown`]: SIGINT/SIGTERM into a cancellation token.
 //! - `testing` (feature `testing`): fresh databases and test tokens.
 
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;

@@ -382,6 +382,7 @@ where
             method = %method,
             tenant = Empty,
             subject = Empty,
+            roles = Empty,
         );
         let start = Instant::now();
         let fut = span.in_scope(|| self.inner.call(req));
@@ -446,6 +447,9 @@ fn log_end(names: &(String, String), quiet: bool, code: &str, start: Instant) {
         tracing::error!(code, latency_ms, "rpc finished");
     } else {
         tracing::info!(code, latency_ms, "rpc finished");
+    }
+    if !quiet {
+        crate::audit::record(&names.1, code);
     }
 }
 
