@@ -111,6 +111,9 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
+        // Before anything reads or applies cells: a grain added by an
+        // upgrade is built from the stored day cells.
+        store::build_grains(&ctx.db).await?;
         let feeds = follow::Feeds::default();
         let channels = vec![
             (
