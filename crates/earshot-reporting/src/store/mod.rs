@@ -6,6 +6,7 @@
 //! | `feed_cursors` | per followed feed: last applied sequence, last head seen, when |
 //! | `records` | per interaction: the [`InteractionRecord`] and the context its contribution was computed in |
 //! | `cells` | rollup cells per tenant × family × grain × date × key (see [`codec`]) |
+//! | `rollup_grains` | the grains complete for the whole history ([`build_grains`] builds the others at start) |
 //! | `tenant_context` | the tenant's time zone, from sampling's feed |
 //! | `settings` | the tenant's reporting settings (encoded), etag, service-level thresholds |
 //!
