@@ -4,7 +4,7 @@
 //!
 //! Reporting owns no source data. It follows sampling's, scoring's and
 //! calibration's change feeds, folds every fact into *rollup cells* —
-//! integer counters per tenant × local day (and month) × dimension tuple —
+//! integer counters per tenant × local day (ten-day, month) × dimension tuple —
 //! and answers every report by merging the few cells that cover the period.
 //! Because cells only add and subtract integers, a re-scored evaluation, a
 //! late survey or a duplicate event changes the totals exactly as a rebuild
@@ -111,6 +111,9 @@ pub fn spec() -> ServiceSpec {
 
 fn build(ctx: ServiceContext) -> BuildFuture {
     Box::pin(async move {
+        // Before anything reads or applies cells: a grain added by an
+        // upgrade is built from the stored day cells.
+        store::build_grains(&ctx.db).await?;
         let feeds = follow::Feeds::default();
         let channels = vec![
             (

@@ -1,6 +1,7 @@
 //! The reporting store on SQLite and PostgreSQL: stored cells equal the
 //! in-memory reference `rollup::Rollups` on random histories, a duplicate
-//! batch is a no-op, and a cursor compare-and-set conflict is detected.
+//! batch is a no-op, a cursor compare-and-set conflict is detected, and a
+//! grain added by an upgrade is built from the stored day cells.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -10,12 +11,16 @@ use earshot_kit::{
     auth::Tenant,
     db::Db,
     testing::{Engine, TestStorage},
+    with_tx,
 };
+use earshot_reporting::calendar::DateRange;
 use earshot_reporting::dimension::Channel;
+use earshot_reporting::dimension::Filter;
 use earshot_reporting::facts::*;
 use earshot_reporting::rollup::cells::{InteractionCell, QualityCell, QuestionCell};
 use earshot_reporting::rollup::contribution::{RollupContext, contribution};
 use earshot_reporting::rollup::keys::{Grain, InteractionKey, QualityKey, QuestionKey};
+use earshot_reporting::rollup::total;
 use earshot_reporting::rollup::{DEFAULT_GRAINS, Rollups};
 use earshot_reporting::store::{self, Applied, Batch, Change, FactChange, Source};
 
@@ -249,7 +254,7 @@ async fn duplicate_batches_and_cursor_conflicts_change_nothing() {
         assert_eq!(store::apply(&db, &b, 10).await.unwrap(), Applied::Applied);
         let snapshot = |db: Db| async move {
             let mut v = Vec::new();
-            for g in [Grain::Day, Grain::Month] {
+            for g in DEFAULT_GRAINS {
                 let i: Vec<(InteractionKey, InteractionCell)> =
                     store::cells_at(&db, &Tenant::trusted("acme"), g)
                         .await
@@ -288,5 +293,108 @@ async fn duplicate_batches_and_cursor_conflicts_change_nothing() {
         );
         // Other sources' cursors did not move.
         assert_eq!(store::cursor(&db, Source::Scoring).await.unwrap().seq, 0);
+    }
+}
+
+async fn sql(db: &Db, statement: &str) {
+    let mut tx = db.begin().await.unwrap();
+    with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(
+        statement.to_owned()
+    ))
+    .execute(&mut *c)
+    .await
+    .map(|_| ()))
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_upgrade_builds_the_ten_day_grain_from_day_cells() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let db = storage
+            .open("reporting", earshot_reporting::spec().migrations)
+            .await
+            .unwrap();
+        let mut r = Rng(2_024);
+        let mut reference = Rollups::default();
+        let ctx = RollupContext::default();
+        let mut records: BTreeMap<String, InteractionRecord> = BTreeMap::new();
+        let mut cursor = 0;
+        for tenant in ["acme", "globex"] {
+            let tenant = Tenant::trusted(tenant);
+            // Spread over 70 days: all three ten-days of January and February.
+            let contexts: BTreeMap<u64, InteractionContext> =
+                (0..12).map(|i| (i, context(&mut r, i * 6))).collect();
+            let mut changes = Vec::new();
+            for _ in 0..120 {
+                let (id, change) = random_change(&mut r, &contexts);
+                if tenant.id() == "acme" {
+                    let rec = records.entry(id.clone()).or_default();
+                    let old = contribution(rec, &ctx);
+                    store::apply_change(rec, &change);
+                    reference.apply_change(&old, &contribution(rec, &ctx));
+                }
+                changes.push(FactChange {
+                    tenant: tenant.clone(),
+                    interaction_id: id,
+                    change,
+                });
+            }
+            let b = batch(Source::Sampling, cursor, changes);
+            assert_eq!(store::apply(&db, &b, 1).await.unwrap(), Applied::Applied);
+            cursor = b.last;
+        }
+        let acme = Tenant::trusted("acme");
+        assert_same(&db, &acme, &reference).await;
+        // The state an upgrade starts from: day and month cells, no ten-day
+        // grain listed, and a stray ten-day cell (as a replica of the new
+        // version could have written) that the build must not count twice.
+        sql(&db, "DELETE FROM rollup_grains WHERE grain = 3").await;
+        sql(
+            &db,
+            "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body)
+             SELECT tenant_id, family, grain, day, 'stray' || cell_key, body FROM cells
+             WHERE grain = 3 AND tenant_id = 'acme'",
+        )
+        .await;
+        sql(
+            &db,
+            "DELETE FROM cells WHERE grain = 3 AND tenant_id = 'globex'",
+        )
+        .await;
+        store::build_grains(&db).await.unwrap();
+        assert_same(&db, &acme, &reference).await;
+        // A second start changes nothing.
+        store::build_grains(&db).await.unwrap();
+        assert_same(&db, &acme, &reference).await;
+        // Reads over random periods (which now use ten-day cells) equal the
+        // reference's.
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+        for _ in 0..40 {
+            let start = first + chrono::Days::new(r.below(60));
+            let range = DateRange::new(start, start + chrono::Days::new(r.below(70))).unwrap();
+            let got: Vec<(InteractionKey, InteractionCell)> =
+                store::scan(&db, &acme, range).await.unwrap();
+            let got: InteractionCell = total(got.iter().map(|(k, c)| (k, c)), &Filter::default());
+            let want: InteractionCell =
+                total(reference.interactions.scan(range), &Filter::default());
+            assert_eq!(got, want, "{range:?}");
+            let got: Vec<(QualityKey, QualityCell)> = store::scan(&db, &acme, range).await.unwrap();
+            let got: QualityCell = total(got.iter().map(|(k, c)| (k, c)), &Filter::default());
+            let want: QualityCell = total(reference.quality.scan(range), &Filter::default());
+            assert_eq!(got, want, "{range:?}");
+        }
+        // Globex's ten-day cells were rebuilt too: their sum equals its days'.
+        let globex = Tenant::trusted("globex");
+        let days: Vec<(InteractionKey, InteractionCell)> =
+            store::cells_at(&db, &globex, Grain::Day).await.unwrap();
+        let tens: Vec<(InteractionKey, InteractionCell)> =
+            store::cells_at(&db, &globex, Grain::TenDay).await.unwrap();
+        assert!(!tens.is_empty());
+        assert_eq!(
+            total(days.iter().map(|(k, c)| (k, c)), &Filter::default()),
+            total(tens.iter().map(|(k, c)| (k, c)), &Filter::default())
+        );
     }
 }

@@ -6,7 +6,9 @@
 //! applies them day by day through the store's apply path (the followers'
 //! path, in bulk), and writes the same facts as raw rows. After 1, 3, 6 and
 //! 12 months of history it times the per-agent quality + operational +
-//! customer report over the last 90 days from the rollups, and the same
+//! customer report over the last 90 days from the rollups (and, after 12
+//! months, over the last day and the whole year), with where its time went
+//! (SQL fetch, decode, fold into groups, report building), and the same
 //! figures computed by a SQL GROUP BY over the raw rows, in the same run,
 //! and checks that the two agree.
 //!
@@ -408,25 +410,47 @@ struct Check {
     csat_answers: i64,
 }
 
+/// Where one rollup report's time went (ms).
+#[derive(Debug, Clone, Copy, Default)]
+struct Phases {
+    fetch: f64,
+    decode: f64,
+    fold: f64,
+    report: f64,
+}
+
+fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
 /// The per-agent quality + operational + customer report from rollups.
 async fn rollup_report(
     db: &Db,
     tenant: &Tenant,
     range: DateRange,
-) -> Result<(usize, BTreeMap<String, Check>)> {
-    let q: Vec<(QualityKey, QualityCell)> = store::scan(db, tenant, range).await?;
-    let i: Vec<(InteractionKey, InteractionCell)> = store::scan(db, tenant, range).await?;
+) -> Result<(usize, BTreeMap<String, Check>, Phases)> {
+    let (q, qt): (Vec<(QualityKey, QualityCell)>, _) = store::scan_timed(db, tenant, range).await?;
+    let (i, it): (Vec<(InteractionKey, InteractionCell)>, _) =
+        store::scan_timed(db, tenant, range).await?;
+    let mut phases = Phases {
+        fetch: ms(qt.fetch + it.fetch),
+        decode: ms(qt.decode + it.decode),
+        ..Phases::default()
+    };
+    let t = Instant::now();
     let f = Filter::default();
     let qi = || q.iter().map(|(k, c)| (k, c));
     let ii = || i.iter().map(|(k, c)| (k, c));
     let qg = group_by(qi(), Dimension::Agent, &f).unwrap_or_default();
     let ig = group_by(ii(), Dimension::Agent, &f).unwrap_or_default();
-    let quality =
-        quality_report(qg, &total(qi(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
-    let ops = operational_report(ig.clone(), &total(ii(), &f), None, 10)
-        .map_err(earshot_kit::Error::internal)?;
-    let customer =
-        customer_report(ig, &total(ii(), &f), None, 10).map_err(earshot_kit::Error::internal)?;
+    let (qt, itot) = (total(qi(), &f), total(ii(), &f));
+    phases.fold = ms(t.elapsed());
+    let t = Instant::now();
+    let quality = quality_report(qg, &qt, None, 10).map_err(earshot_kit::Error::internal)?;
+    let ops =
+        operational_report(ig.clone(), &itot, None, 10).map_err(earshot_kit::Error::internal)?;
+    let customer = customer_report(ig, &itot, None, 10).map_err(earshot_kit::Error::internal)?;
+    phases.report = ms(t.elapsed());
     let mut out: BTreeMap<String, Check> = BTreeMap::new();
     for r in &ops.rows {
         let c = out.entry(r.group_id.clone()).or_default();
@@ -450,7 +474,51 @@ async fn rollup_report(
     for r in &customer.rows {
         out.entry(r.group_id.clone()).or_default().csat_answers = r.figures.csat.sample_size;
     }
-    Ok((q.len() + i.len(), out))
+    Ok((q.len() + i.len(), out, phases))
+}
+
+/// Times the report over `range` both ways (`runs` times, medians) and
+/// prints one table row.
+async fn measure(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+    runs: usize,
+    label: (&str, String),
+) -> Result<()> {
+    let mut rolled = Vec::new();
+    let mut raw = Vec::new();
+    let mut phases: Vec<Phases> = Vec::new();
+    let mut cells = 0;
+    let mut same = true;
+    let mut groups = 0;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let (c, r, p) = rollup_report(db, tenant, range).await?;
+        rolled.push(ms(t.elapsed()));
+        phases.push(p);
+        let t = Instant::now();
+        let s = raw_report(db, tenant, range).await?;
+        raw.push(ms(t.elapsed()));
+        cells = c;
+        groups = r.len();
+        same &= agree(&r, &s);
+    }
+    let phase = |f: fn(&Phases) -> f64| median(phases.iter().map(f).collect());
+    println!(
+        "| {} | {} | {} days | {cells} | {:.1} | {:.1} / {:.1} / {:.1} / {:.1} | {:.1} | {groups} | {} |",
+        label.0,
+        label.1,
+        range.days(),
+        median(rolled),
+        phase(|p| p.fetch),
+        phase(|p| p.decode),
+        phase(|p| p.fold),
+        phase(|p| p.report),
+        median(raw),
+        if same { "yes" } else { "NO" }
+    );
+    Ok(())
 }
 
 /// One agent's sums over raw interaction rows: every operational and
@@ -597,6 +665,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         earshot_reporting::spec().migrations,
     )
     .await?;
+    store::build_grains(&db).await?;
     {
         let mut tx = db.begin().await?;
         for ddl in RAW_DDL {
@@ -616,9 +685,9 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         a.agents
     );
     println!(
-        "| engine | history | cells read | rollups: quality + operational + customer (ms) | raw GROUP BY (ms) | groups | agree |"
+        "| engine | history | period | cells read | rollups: quality + operational + customer (ms) | fetch / decode / fold / report (ms) | raw GROUP BY (ms) | groups | agree |"
     );
-    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut seq = 0u64;
     let checkpoints = [1u32, 3, 6, 12];
     let load = Instant::now();
@@ -630,32 +699,19 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         if next.month0() != date.month0() || n + 1 == days {
             month += 1;
             if checkpoints.contains(&month) {
+                let history = format!("{month} month{}", if month == 1 { "" } else { "s" });
                 let end = date;
                 let range =
                     DateRange::new(end - chrono::Days::new(89), end).map_err(|_| "range")?;
-                let mut rolled = Vec::new();
-                let mut raw = Vec::new();
-                let mut cells = 0;
-                let mut same = true;
-                let mut groups = 0;
-                for _ in 0..a.runs {
-                    let t = Instant::now();
-                    let (c, r) = rollup_report(&db, &tenant, range).await?;
-                    rolled.push(t.elapsed().as_secs_f64() * 1000.0);
-                    let t = Instant::now();
-                    let s = raw_report(&db, &tenant, range).await?;
-                    raw.push(t.elapsed().as_secs_f64() * 1000.0);
-                    cells = c;
-                    groups = r.len();
-                    same &= agree(&r, &s);
+                measure(&db, &tenant, range, a.runs, (engine, history.clone())).await?;
+                if n + 1 == days {
+                    // The shortest and the longest report over the full
+                    // history: a day and the whole year.
+                    let day = DateRange::new(end, end).map_err(|_| "range")?;
+                    measure(&db, &tenant, day, a.runs, (engine, history.clone())).await?;
+                    let year = DateRange::new(first, end).map_err(|_| "range")?;
+                    measure(&db, &tenant, year, a.runs, (engine, history)).await?;
                 }
-                println!(
-                    "| {engine} | {month} month{} | {cells} | {:.1} | {:.1} | {groups} | {} |",
-                    if month == 1 { "" } else { "s" },
-                    median(rolled),
-                    median(raw),
-                    if same { "yes" } else { "NO" }
-                );
             }
         }
     }

@@ -1,5 +1,5 @@
-//! Rollup cells: the mergeable state kept per (tenant × local day or month ×
-//! key). Every field is an integer counter, so cells add and subtract
+//! Rollup cells: the mergeable state kept per (tenant × local day, ten-day or
+//! month × key). Every field is an integer counter, so cells add and subtract
 //! exactly: a re-scored evaluation subtracts its old contribution and adds
 //! the new one, and summing day cells into a month gives exactly the cell
 //! computed from the month's raw facts.

@@ -18,16 +18,22 @@
 //! down (one per agent-day-question); question insights filter by agent and
 //! team only.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, NaiveDate};
 
-use crate::calendar::{Granularity, bucket_start};
+use crate::calendar::{Granularity, bucket_start, next_bucket_start};
 use crate::dimension::{Channel, Dimension, Filter};
 
 /// The time grain of a stored cell: its date is the first day of the grain.
+/// Every grain nests in the next coarser one (a ten-day never straddles a
+/// month), which is what lets [`super::cover`] tile any period greedily.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Grain {
     /// One local day.
     Day,
+    /// A month-aligned ten-day: days 1–10, 11–20 or 21 to the month's end
+    /// (8 to 11 days). It bounds what a partial month costs: at most 9 day
+    /// cells and 2 ten-day cells per key instead of up to 30 day cells.
+    TenDay,
     /// One calendar month (date = the 1st).
     Month,
     /// One calendar year (date = 1 January).
@@ -37,16 +43,40 @@ pub enum Grain {
 impl Grain {
     /// The first day of the grain holding `date`.
     pub fn start_of(self, date: NaiveDate) -> NaiveDate {
-        bucket_start(date, self.granularity())
+        match self {
+            Grain::Day => date,
+            Grain::TenDay => {
+                let first = (date.day().min(21) - 1) / 10 * 10 + 1;
+                date.with_day(first).unwrap_or(date)
+            }
+            Grain::Month => bucket_start(date, Granularity::Month),
+            Grain::Year => bucket_start(date, Granularity::Year),
+        }
     }
 
-    /// The calendar granularity of the grain.
-    pub fn granularity(self) -> Granularity {
+    /// The first day after the grain holding `date` (`NaiveDate::MAX` at
+    /// the end of the calendar).
+    pub fn next_start(self, date: NaiveDate) -> NaiveDate {
+        let start = self.start_of(date);
         match self {
-            Grain::Day => Granularity::Day,
-            Grain::Month => Granularity::Month,
-            Grain::Year => Granularity::Year,
+            Grain::Day => next_bucket_start(start, Granularity::Day),
+            Grain::TenDay if start.day() < 21 => start
+                .checked_add_days(Days::new(10))
+                .unwrap_or(NaiveDate::MAX),
+            Grain::TenDay | Grain::Month => {
+                next_bucket_start(bucket_start(start, Granularity::Month), Granularity::Month)
+            }
+            Grain::Year => next_bucket_start(start, Granularity::Year),
         }
+    }
+
+    /// The last day of the grain holding `date`.
+    pub fn end_of(self, date: NaiveDate) -> NaiveDate {
+        let next = self.next_start(date);
+        if next == NaiveDate::MAX {
+            return next;
+        }
+        next.pred_opt().unwrap_or(next)
     }
 }
 
@@ -60,7 +90,7 @@ pub trait CellKey: Ord + Clone + std::fmt::Debug {
     fn floor(date: NaiveDate) -> Self;
     /// The group id of this key for a dimension (`""` for the center), or
     /// `None` when this family does not know the dimension.
-    fn group_id(&self, dimension: Dimension) -> Option<String>;
+    fn group_id(&self, dimension: Dimension) -> Option<&str>;
     /// True when the key passes the filter. Fields the family does not know
     /// are ignored (the edge rejects them where they would mislead).
     fn passes(&self, filter: &Filter) -> bool;
@@ -139,13 +169,13 @@ impl CellKey for InteractionKey {
         }
     }
 
-    fn group_id(&self, dimension: Dimension) -> Option<String> {
+    fn group_id(&self, dimension: Dimension) -> Option<&str> {
         match dimension {
-            Dimension::Center => Some(String::new()),
-            Dimension::Agent => Some(self.agent_id.clone()),
-            Dimension::Team => Some(self.team_id.clone()),
-            Dimension::Queue => Some(self.queue_id.clone()),
-            Dimension::Channel => Some(self.channel.name().to_owned()),
+            Dimension::Center => Some(""),
+            Dimension::Agent => Some(&self.agent_id),
+            Dimension::Team => Some(&self.team_id),
+            Dimension::Queue => Some(&self.queue_id),
+            Dimension::Channel => Some(self.channel.name()),
             Dimension::Scorecard | Dimension::Evaluator => None,
         }
     }
@@ -183,15 +213,15 @@ impl CellKey for QualityKey {
         }
     }
 
-    fn group_id(&self, dimension: Dimension) -> Option<String> {
+    fn group_id(&self, dimension: Dimension) -> Option<&str> {
         Some(match dimension {
-            Dimension::Center => String::new(),
-            Dimension::Agent => self.agent_id.clone(),
-            Dimension::Team => self.team_id.clone(),
-            Dimension::Queue => self.queue_id.clone(),
-            Dimension::Channel => self.channel.name().to_owned(),
-            Dimension::Scorecard => self.scorecard_id.clone(),
-            Dimension::Evaluator => self.evaluator_id.clone(),
+            Dimension::Center => "",
+            Dimension::Agent => &self.agent_id,
+            Dimension::Team => &self.team_id,
+            Dimension::Queue => &self.queue_id,
+            Dimension::Channel => self.channel.name(),
+            Dimension::Scorecard => &self.scorecard_id,
+            Dimension::Evaluator => &self.evaluator_id,
         })
     }
 
@@ -228,12 +258,12 @@ impl CellKey for QuestionKey {
         }
     }
 
-    fn group_id(&self, dimension: Dimension) -> Option<String> {
+    fn group_id(&self, dimension: Dimension) -> Option<&str> {
         match dimension {
-            Dimension::Center => Some(String::new()),
-            Dimension::Agent => Some(self.agent_id.clone()),
-            Dimension::Team => Some(self.team_id.clone()),
-            Dimension::Scorecard => Some(self.scorecard_id.clone()),
+            Dimension::Center => Some(""),
+            Dimension::Agent => Some(&self.agent_id),
+            Dimension::Team => Some(&self.team_id),
+            Dimension::Scorecard => Some(&self.scorecard_id),
             Dimension::Queue | Dimension::Channel | Dimension::Evaluator => None,
         }
     }

@@ -25,10 +25,10 @@ use keys::{CellKey, Grain, InteractionKey, QualityKey, QuestionKey};
 use crate::calendar::DateRange;
 use crate::dimension::{Dimension, Filter};
 
-/// The grains kept by default: days for partial months, months for the rest.
-/// Years would save little more (12 month rows per key and year) and cost a
-/// third write per change.
-pub const DEFAULT_GRAINS: [Grain; 2] = [Grain::Day, Grain::Month];
+/// The grains kept by default: days and ten-days for partial months, months
+/// for the rest. Years would save little more (12 month rows per key and
+/// year) and cost a fourth write per change.
+pub const DEFAULT_GRAINS: [Grain; 3] = [Grain::Day, Grain::TenDay, Grain::Month];
 
 /// Cells of one family at all kept grains.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -192,7 +192,14 @@ where
         let id = k
             .group_id(dimension)
             .ok_or(UnsupportedDimension(dimension))?;
-        out.entry(id).or_default().add(c);
+        // Most cells fall into a group already seen: look up by &str and
+        // allocate the id only for a new group.
+        match out.get_mut(id) {
+            Some(g) => g.add(c),
+            None => {
+                out.insert(id.to_owned(), c.clone());
+            }
+        }
     }
     Ok(out)
 }

@@ -271,10 +271,14 @@ fn rescoring_and_late_facts_update_cells() {
     // The same event delivered again changes nothing.
     step(&rec, &mut rollups);
 
-    let q: Vec<_> = rollups.quality.at(Grain::Day).collect();
-    assert_eq!(q.len(), 1);
-    assert_eq!(q[0].1.scores, crate::stats::Moments::of(8_500));
-    assert_eq!(q[0].1.passed, 1);
+    // The re-score replaced the first score at every grain.
+    for grain in [Grain::Day, Grain::TenDay, Grain::Month] {
+        let q: Vec<_> = rollups.quality.at(grain).collect();
+        assert_eq!(q.len(), 1, "{grain:?}");
+        assert_eq!(q[0].0.date, grain.start_of(d(2026, 1, 15)));
+        assert_eq!(q[0].1.scores, crate::stats::Moments::of(8_500));
+        assert_eq!(q[0].1.passed, 1);
+    }
     let cells: Vec<_> = rollups.interactions.at(Grain::Month).collect();
     assert_eq!(cells.len(), 1);
     assert_eq!(
@@ -406,7 +410,7 @@ proptest! {
     fn incremental_equals_rebuild(
         updates in proptest::collection::vec((0usize..8, arb_record()), 1..40)
     ) {
-        let grains = [Grain::Day, Grain::Month, Grain::Year];
+        let grains = [Grain::Day, Grain::TenDay, Grain::Month, Grain::Year];
         let mut current: BTreeMap<usize, InteractionRecord> = BTreeMap::new();
         let mut rollups = Rollups::new(&grains);
         for (slot, record) in updates {
@@ -425,11 +429,11 @@ proptest! {
 
     #[test]
     fn coarser_grains_equal_merged_days(records in proptest::collection::vec(arb_record(), 0..30)) {
-        let mut rollups = Rollups::new(&[Grain::Day, Grain::Month, Grain::Year]);
+        let mut rollups = Rollups::new(&[Grain::Day, Grain::TenDay, Grain::Month, Grain::Year]);
         for r in &records {
             rollups.add(&contribution(r, &ctx()));
         }
-        for grain in [Grain::Month, Grain::Year] {
+        for grain in [Grain::TenDay, Grain::Month, Grain::Year] {
             let mut merged: BTreeMap<_, InteractionCell> = BTreeMap::new();
             for (k, c) in rollups.interactions.at(Grain::Day) {
                 merged.entry(k.with_date(grain.start_of(k.date))).or_default().add(c);
@@ -481,10 +485,10 @@ proptest! {
 }
 
 #[test]
-fn ninety_day_agent_report_reads_33_rows_per_agent() {
+fn ninety_day_agent_report_reads_14_rows_per_agent() {
     // 200 agents, one handled call each per day for 120 days (UTC tenant):
-    // a 90-day report reads 17 + 14 day cells and 2 month cells per agent,
-    // however long the history is.
+    // a 90-day report reads 6 + 4 day cells, 1 + 1 ten-day cells and 2 month
+    // cells per agent, however long the history is.
     let ctx = RollupContext::default();
     let mut rollups = Rollups::default();
     let agents = 200;
@@ -516,7 +520,7 @@ fn ninety_day_agent_report_reads_33_rows_per_agent() {
     }
     let range = DateRange::new(d(2026, 1, 15), d(2026, 4, 14)).expect("range");
     let rows = rollups.interactions.scan(range);
-    assert_eq!(rows.len(), agents * 33);
+    assert_eq!(rows.len(), agents * 14);
     let by_agent = group_by(rows, Dimension::Agent, &Filter::default()).expect("agents");
     assert_eq!(by_agent.len(), agents);
     assert!(by_agent.values().all(|c| c.interactions == 90));

@@ -4,13 +4,15 @@
 //!
 //! Nothing here is tabled: the t quantile for any (even fractional) degrees of
 //! freedom is computed by Newton's method on the exact CDF, started from the
-//! Cornish-Fisher expansion. Every function is total: out-of-domain input
+//! Cornish-Fisher expansion (the 95% critical value is remembered per whole
+//! df once computed). Every function is total: out-of-domain input
 //! gives a defined value (documented per function), never NaN.
 
 // Published coefficients are kept digit for digit as printed.
 #![allow(clippy::excessive_precision)]
 
 use std::f64::consts::PI;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The two-sided 95% normal critical value, z(0.975), as computed by
 /// [`normal_quantile`] (kept as a constant so hot paths need not recompute it;
@@ -429,8 +431,28 @@ pub fn t_quantile(p: f64, df: f64) -> f64 {
     if upper { t } else { -t }
 }
 
-/// The two-sided 95% critical value of Student's t: `t_quantile(0.975, df)`.
+/// Whole degrees of freedom whose 95% critical value is remembered.
+const T_MEMO: usize = 4096;
+
+/// `t_critical_95(df)` for df = 1..=T_MEMO once computed (f64 bits; 0 = not
+/// yet). Reports ask for it for every group and metric with df = n - 1, and
+/// each value costs a root search of tens of incomplete-beta evaluations:
+/// 2,000 agents × 8 intervals made the root search most of a report's time.
+static T_CRITICAL: [AtomicU64; T_MEMO] = [const { AtomicU64::new(0) }; T_MEMO];
+
+/// The two-sided 95% critical value of Student's t: `t_quantile(0.975, df)`
+/// (remembered for whole df up to 4,096; the value is the same either way).
 pub fn t_critical_95(df: f64) -> f64 {
+    if df >= 1.0 && df <= T_MEMO as f64 && df.fract() == 0.0 {
+        let slot = &T_CRITICAL[df as usize - 1];
+        let bits = slot.load(Ordering::Relaxed);
+        if bits != 0 {
+            return f64::from_bits(bits);
+        }
+        let t = t_quantile(0.975, df);
+        slot.store(t.to_bits(), Ordering::Relaxed);
+        return t;
+    }
     t_quantile(0.975, df)
 }
 
@@ -441,6 +463,19 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol * b.abs().max(1.0)
+    }
+
+    #[test]
+    fn remembered_critical_values_equal_computed_ones() {
+        for df in [
+            1.0, 2.0, 3.0, 29.0, 30.0, 4_095.0, 4_096.0, 4_097.0, 2.5, 0.5, 1e5,
+        ] {
+            let first = t_critical_95(df);
+            let again = t_critical_95(df);
+            assert_eq!(first.to_bits(), t_quantile(0.975, df).to_bits(), "{df}");
+            assert_eq!(first.to_bits(), again.to_bits(), "{df}");
+        }
+        assert!((t_critical_95(9.0) - 2.262_157_162_8).abs() < 1e-9);
     }
 
     #[test]

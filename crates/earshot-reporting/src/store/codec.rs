@@ -38,6 +38,7 @@ pub fn grain_code(g: Grain) -> i16 {
         Grain::Day => 0,
         Grain::Month => 1,
         Grain::Year => 2,
+        Grain::TenDay => 3,
     }
 }
 

@@ -6,6 +6,7 @@
 //! | `feed_cursors` | per followed feed: last applied sequence, last head seen, when |
 //! | `records` | per interaction: the [`InteractionRecord`] and the context its contribution was computed in |
 //! | `cells` | rollup cells per tenant × family × grain × date × key (see [`codec`]) |
+//! | `rollup_grains` | the grains complete for the whole history ([`build_grains`] builds the others at start) |
 //! | `tenant_context` | the tenant's time zone, from sampling's feed |
 //! | `settings` | the tenant's reporting settings (encoded), etag, service-level thresholds |
 //!
@@ -20,22 +21,24 @@
 pub mod codec;
 
 use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 use earshot_kit::{
     Error, Result,
     auth::Tenant,
-    db::{Db, Tx},
+    db::{Db, Tx, TxInner},
     with_pool, with_tx,
 };
+use sqlx::Row as _;
 
 use crate::calendar::DateRange;
 use crate::dimension::Channel;
 use crate::facts::{Complaint, EvaluationFact, InteractionFact, InteractionRecord, SurveyFact};
-use crate::rollup::cells::Cell;
+use crate::rollup::cells::{Cell, InteractionCell, QualityCell, QuestionCell};
 use crate::rollup::contribution::{RollupContext, ServiceLevelThresholds, contribution};
 use crate::rollup::cover::cover;
-use crate::rollup::keys::{CellKey, Grain};
+use crate::rollup::keys::{CellKey, Grain, InteractionKey, QualityKey, QuestionKey};
 use crate::rollup::{DEFAULT_GRAINS, Rollups};
 use codec::{StoredCell, StoredKey, day_number, grain_code};
 
@@ -338,25 +341,42 @@ where
             k.dedup();
             k
         };
-        let placeholders: Vec<String> = (0..keys.len()).map(|i| format!("${}", i + 6)).collect();
-        let sql = format!(
-            "SELECT day, cell_key, body FROM cells
-             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
-               AND cell_key IN ({})",
-            placeholders.join(", ")
-        );
-        let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone()))
+        let rows: Vec<(i32, String, Vec<u8>)> = match &mut tx.inner {
+            // One array parameter on PostgreSQL (see `load_records`).
+            TxInner::Postgres(t) => {
+                sqlx::query_as(
+                    "SELECT day, cell_key, body FROM cells
+                     WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
+                       AND cell_key = ANY($6)",
+                )
                 .bind(tenant.id())
                 .bind(K::FAMILY)
                 .bind(g)
                 .bind(lo)
-                .bind(hi);
-            for key in &keys {
-                q = q.bind(*key);
+                .bind(hi)
+                .bind(&keys)
+                .fetch_all(&mut **t)
+                .await?
             }
-            q.fetch_all(&mut *c).await
-        })?;
+            TxInner::Sqlite(t) => {
+                let sql = format!(
+                    "SELECT day, cell_key, body FROM cells
+                     WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5
+                       AND cell_key IN ({})",
+                    placeholders(keys.len(), 6)
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                    .bind(tenant.id())
+                    .bind(K::FAMILY)
+                    .bind(g)
+                    .bind(lo)
+                    .bind(hi);
+                for key in &keys {
+                    q = q.bind(*key);
+                }
+                q.fetch_all(&mut **t).await?
+            }
+        };
         let mut current: HashMap<(i32, String), Vec<u8>> =
             rows.into_iter().map(|(d, k, b)| ((d, k), b)).collect();
         let mut upserts: Vec<(i32, &str, Vec<u8>)> = Vec::new();
@@ -373,27 +393,7 @@ where
                 upserts.push((*day, key, cell.encode()));
             }
         }
-        if !upserts.is_empty() {
-            let sql = format!(
-                "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body) VALUES {}
-                 ON CONFLICT (tenant_id, family, grain, day, cell_key)
-                 DO UPDATE SET body = excluded.body",
-                values(upserts.len(), 6, 0)
-            );
-            with_tx!(tx, |c| {
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
-                for (day, key, body) in &upserts {
-                    q = q
-                        .bind(tenant.id())
-                        .bind(K::FAMILY)
-                        .bind(g)
-                        .bind(*day)
-                        .bind(*key)
-                        .bind(body.as_slice());
-                }
-                q.execute(&mut *c).await.map(|_| ())
-            })?;
-        }
+        put_cells(tx, tenant, K::FAMILY, g, &upserts).await?;
         for (day, key) in deletes {
             with_tx!(tx, |c| {
                 sqlx::query(
@@ -414,6 +414,38 @@ where
     Ok(())
 }
 
+/// Inserts or replaces cells of one family and grain: (day, key, body).
+async fn put_cells(
+    tx: &mut Tx,
+    tenant: &Tenant,
+    family: i16,
+    grain: i16,
+    cells: &[(i32, &str, Vec<u8>)],
+) -> Result<()> {
+    for chunk in cells.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body) VALUES {}
+             ON CONFLICT (tenant_id, family, grain, day, cell_key)
+             DO UPDATE SET body = excluded.body",
+            values(chunk.len(), 6, 0)
+        );
+        with_tx!(tx, |c| {
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql.clone()));
+            for (day, key, body) in chunk {
+                q = q
+                    .bind(tenant.id())
+                    .bind(family)
+                    .bind(grain)
+                    .bind(*day)
+                    .bind(*key)
+                    .bind(body.as_slice());
+            }
+            q.execute(&mut *c).await.map(|_| ())
+        })?;
+    }
+    Ok(())
+}
+
 /// The stored records among `ids`, with the context each was computed in.
 async fn load_records(
     tx: &mut Tx,
@@ -422,25 +454,48 @@ async fn load_records(
 ) -> Result<HashMap<String, (InteractionRecord, RollupContext)>> {
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
-        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
-        let sql = format!(
-            "SELECT interaction_id, body, context FROM records
-             WHERE tenant_id = $1 AND interaction_id IN ({})",
-            placeholders.join(", ")
-        );
-        let rows: Vec<(String, String, String)> = with_tx!(tx, |c| {
-            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
-            for id in chunk {
-                q = q.bind(id.as_str());
+        let rows: Vec<(String, String, String)> = match &mut tx.inner {
+            // PostgreSQL plans a list of bind parameters generically (one
+            // plan per list length, no index estimate); one array bound to
+            // `= ANY($2)` gets the primary-key plan.
+            TxInner::Postgres(t) => {
+                let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                sqlx::query_as(
+                    "SELECT interaction_id, body, context FROM records
+                     WHERE tenant_id = $1 AND interaction_id = ANY($2)",
+                )
+                .bind(tenant.id())
+                .bind(ids)
+                .fetch_all(&mut **t)
+                .await?
             }
-            q.fetch_all(&mut *c).await
-        })?;
+            TxInner::Sqlite(t) => {
+                let sql = format!(
+                    "SELECT interaction_id, body, context FROM records
+                     WHERE tenant_id = $1 AND interaction_id IN ({})",
+                    placeholders(chunk.len(), 2)
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(tenant.id());
+                for id in chunk {
+                    q = q.bind(id.as_str());
+                }
+                q.fetch_all(&mut **t).await?
+            }
+        };
         for (id, body, ctx) in rows {
             let ctx: StoredContext = unjson(&ctx)?;
             out.insert(id, (unjson(&body)?, ctx.context()));
         }
     }
     Ok(out)
+}
+
+/// `$first, $first+1, …` for `n` parameters.
+fn placeholders(n: usize, first: usize) -> String {
+    (0..n)
+        .map(|i| format!("${}", i + first))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 async fn save_records(
@@ -628,9 +683,31 @@ pub async fn note_head(db: &Db, source: Source, head: i64) -> Result<()> {
     tx.commit().await
 }
 
-/// The cells of one family covering `range` (read at day and month grain,
-/// see [`cover`]).
+/// The cells of one family covering `range` (read at day, ten-day and
+/// month grain, see [`cover`]).
 pub async fn scan<K, C>(db: &Db, tenant: &Tenant, range: DateRange) -> Result<Vec<(K, C)>>
+where
+    K: CellKey + StoredKey,
+    C: Cell + StoredCell,
+{
+    Ok(scan_timed(db, tenant, range).await?.0)
+}
+
+/// Where a scan's time went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanTimes {
+    /// Running the queries and receiving the rows.
+    pub fetch: Duration,
+    /// Decoding keys and cells from the rows.
+    pub decode: Duration,
+}
+
+/// [`scan`], also telling how long SQL and decoding took.
+pub async fn scan_timed<K, C>(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+) -> Result<(Vec<(K, C)>, ScanTimes)>
 where
     K: CellKey + StoredKey,
     C: Cell + StoredCell,
@@ -645,21 +722,143 @@ where
         }
     }
     let mut out = Vec::new();
+    let mut times = ScanTimes::default();
     for (grain, lo, hi) in runs {
-        let rows: Vec<(i32, String, Vec<u8>)> = with_pool!(db.read(), |p| sqlx::query_as(
-            "SELECT day, cell_key, body FROM cells
-             WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5"
-        )
-        .bind(tenant.id())
-        .bind(K::FAMILY)
-        .bind(grain_code(grain))
-        .bind(lo)
-        .bind(hi)
-        .fetch_all(p)
-        .await)?;
-        decode_rows(rows, &mut out)?;
+        let start = Instant::now();
+        with_pool!(db.read(), |p| {
+            let rows = sqlx::query(
+                "SELECT day, cell_key, body FROM cells
+                 WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5",
+            )
+            .bind(tenant.id())
+            .bind(K::FAMILY)
+            .bind(grain_code(grain))
+            .bind(lo)
+            .bind(hi)
+            .fetch_all(p)
+            .await?;
+            let fetched = Instant::now();
+            times.fetch += fetched - start;
+            // Decode from the rows' own buffers: no copy of key or body.
+            out.reserve(rows.len());
+            for row in &rows {
+                let day: i32 = row.try_get(0)?;
+                let key: &str = row.try_get(1)?;
+                let body: &[u8] = row.try_get(2)?;
+                out.push(decode_cell(day, key, body)?);
+            }
+            times.decode += fetched.elapsed();
+        });
     }
-    Ok(out)
+    Ok((out, times))
+}
+
+fn decode_cell<K: StoredKey, C: StoredCell>(day: i32, key: &str, body: &[u8]) -> Result<(K, C)> {
+    let k = K::decode(codec::day_date(day), key)
+        .ok_or_else(|| Error::internal("corrupt rollup key"))?;
+    let c = C::decode(body).ok_or_else(|| Error::internal("corrupt rollup cell"))?;
+    Ok((k, c))
+}
+
+/// Builds every kept grain that the `rollup_grains` table does not list
+/// yet from the day cells, and lists it: an upgrade that adds a grain (the
+/// ten-day grain of migration 0002) gets it for the whole stored history
+/// before the service reads or applies anything. Runs at start; a no-op
+/// once every grain is listed.
+pub async fn build_grains(db: &Db) -> Result<()> {
+    let mut tx = db.begin().await?;
+    // Every apply moves a cursor first: holding the cursor rows keeps other
+    // replicas' applies out until the new grain is complete and listed.
+    with_tx!(tx, |c| sqlx::query("UPDATE feed_cursors SET seq = seq")
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+    let listed: Vec<(i16,)> = with_tx!(tx, |c| sqlx::query_as("SELECT grain FROM rollup_grains")
+        .fetch_all(&mut *c)
+        .await)?;
+    let mut built = false;
+    for grain in DEFAULT_GRAINS {
+        let code = grain_code(grain);
+        if listed.iter().any(|(g,)| *g == code) {
+            continue;
+        }
+        // Cells a replica of this version may already have added are
+        // rebuilt with the rest.
+        with_tx!(tx, |c| sqlx::query("DELETE FROM cells WHERE grain = $1")
+            .bind(code)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        build_family::<InteractionCell>(&mut tx, InteractionKey::FAMILY, grain).await?;
+        build_family::<QualityCell>(&mut tx, QualityKey::FAMILY, grain).await?;
+        build_family::<QuestionCell>(&mut tx, QuestionKey::FAMILY, grain).await?;
+        with_tx!(tx, |c| sqlx::query(
+            "INSERT INTO rollup_grains (grain) VALUES ($1)"
+        )
+        .bind(code)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+        built = true;
+    }
+    if built {
+        tx.commit().await
+    } else {
+        tx.rollback().await
+    }
+}
+
+/// Sums one family's day cells into `grain`, tenant by tenant and month by
+/// month (or year by year for a year grain: a chunk must hold whole cells of
+/// the grain, since each is written once).
+async fn build_family<C: Cell + StoredCell>(tx: &mut Tx, family: i16, grain: Grain) -> Result<()> {
+    let day = grain_code(Grain::Day);
+    let chunk = grain.max(Grain::Month);
+    let spans: Vec<(String, i32, i32)> = with_tx!(tx, |c| sqlx::query_as(
+        "SELECT tenant_id, MIN(day), MAX(day) FROM cells
+         WHERE family = $1 AND grain = $2 GROUP BY tenant_id"
+    )
+    .bind(family)
+    .bind(day)
+    .fetch_all(&mut *c)
+    .await)?;
+    for (tenant_id, first, last) in spans {
+        let tenant = Tenant::trusted(&tenant_id);
+        let mut month = chunk.start_of(codec::day_date(first));
+        let last = codec::day_date(last);
+        while month <= last {
+            let next = chunk.next_start(month);
+            let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| sqlx::query_as(
+                "SELECT day, cell_key, body FROM cells
+                 WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5"
+            )
+            .bind(tenant.id())
+            .bind(family)
+            .bind(day)
+            .bind(day_number(month))
+            .bind(day_number(next) - 1)
+            .fetch_all(&mut *c)
+            .await)?;
+            let mut sums: BTreeMap<(i32, String), C> = BTreeMap::new();
+            for (d, key, body) in rows {
+                let cell =
+                    C::decode(&body).ok_or_else(|| Error::internal("corrupt rollup cell"))?;
+                let start = day_number(grain.start_of(codec::day_date(d)));
+                sums.entry((start, key)).or_default().add(&cell);
+            }
+            let cells: Vec<(i32, &str, Vec<u8>)> = sums
+                .iter()
+                .filter(|(_, c)| !c.is_zero())
+                .map(|((d, k), c)| (*d, k.as_str(), c.encode()))
+                .collect();
+            put_cells(tx, &tenant, family, grain_code(grain), &cells).await?;
+            if next <= month {
+                break;
+            }
+            month = next;
+        }
+    }
+    Ok(())
 }
 
 /// Every stored cell of one family at one grain (tests and checks).
