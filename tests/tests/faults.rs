@@ -706,11 +706,11 @@ fn kill_points(rng: &mut Rng, batches: usize, count: usize) -> Vec<usize> {
     v
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_during_ingest_loses_and_doubles_nothing() {
+/// `earshot serve` killed at random points of the stream and restarted.
+async fn kill_during_ingest(engine: TestEngine) {
     let bin = earshot_binary();
     let total = interaction_total();
-    for engine in TestEngine::available() {
+    {
         let started = Instant::now();
         let mut rng = Rng::from_env();
         let storage = TestStorage::new(engine).await.unwrap();
@@ -756,11 +756,24 @@ async fn sigkill_during_ingest_loses_and_doubles_nothing() {
     }
 }
 
+// One test per engine: each gets its own time budget.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigkill_each_service_process_in_turn() {
+async fn sigkill_during_ingest_loses_and_doubles_nothing_sqlite() {
+    kill_during_ingest(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_during_ingest_loses_and_doubles_nothing_postgres() {
+    if TestEngine::available().contains(&TestEngine::Postgres) {
+        kill_during_ingest(TestEngine::Postgres).await;
+    }
+}
+
+/// The four services as four processes, each killed in turn.
+async fn kill_each_process(engine: TestEngine) {
     let bin = earshot_binary();
-    let total = interaction_total() / 2;
-    for engine in TestEngine::available() {
+    let total = interaction_total() / 4;
+    {
         let started = Instant::now();
         let mut rng = Rng::from_env();
         let storage = TestStorage::new(engine).await.unwrap();
@@ -830,6 +843,18 @@ async fn sigkill_each_service_process_in_turn() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_each_service_process_in_turn_sqlite() {
+    kill_each_process(TestEngine::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigkill_each_service_process_in_turn_postgres() {
+    if TestEngine::available().contains(&TestEngine::Postgres) {
+        kill_each_process(TestEngine::Postgres).await;
+    }
+}
+
 // ---------------------------------------------------- 3. reporting stopped
 
 type Scoring = ScoringServiceClient<AuthedChannel>;
@@ -877,7 +902,7 @@ fn answers(k: usize) -> Vec<common::Answer> {
     let resolved = ["fully", "partially", "fully"][k % 3];
     let mut v = vec![
         yes("greeted", true),
-        yes("verified", k % 2 == 0),
+        yes("verified", k.is_multiple_of(2)),
         Answer {
             question_id: "resolved".into(),
             value: Some(Value::OptionId(resolved.into())),
