@@ -446,7 +446,7 @@ fn assert_retryable(s: &tonic::Status) {
     assert!(
         matches!(
             s.code(),
-            Code::Unavailable | Code::Unknown | Code::Cancelled | Code::Internal
+            Code::Unavailable | Code::Unknown | Code::Cancelled
         ) && !s.message().contains("panicked"),
         "not a retryable failure: {s:?}"
     );
