@@ -698,11 +698,18 @@ fn check_log(log: &IngestLog, batches: usize) {
 /// Kill points: `count` distinct acknowledged-batch counts in the middle
 /// 80% of the stream, ascending.
 fn kill_points(rng: &mut Rng, batches: usize, count: usize) -> Vec<usize> {
-    let mut v: Vec<usize> = (0..count)
-        .map(|_| rng.between(batches / 10 + 1, batches * 9 / 10))
-        .collect();
+    let mut range: Vec<usize> = (batches / 10 + 1..batches * 9 / 10).collect();
+    assert!(
+        range.len() >= count,
+        "{batches} batches are too few for {count} kill points; raise FAULTS_INTERACTIONS"
+    );
+    // A partial Fisher-Yates shuffle: the first `count` are a random sample.
+    for i in 0..count {
+        let j = rng.between(i, range.len());
+        range.swap(i, j);
+    }
+    let mut v = range[..count].to_vec();
     v.sort_unstable();
-    v.dedup();
     v
 }
 
@@ -710,50 +717,48 @@ fn kill_points(rng: &mut Rng, batches: usize, count: usize) -> Vec<usize> {
 async fn kill_during_ingest(engine: TestEngine) {
     let bin = earshot_binary();
     let total = interaction_total();
-    {
-        let started = Instant::now();
-        let mut rng = Rng::from_env();
-        let storage = TestStorage::new(engine).await.unwrap();
-        let ports: BTreeMap<ServiceKind, u16> =
-            ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect();
-        let mut server = Server::new(&bin, &ServiceKind::ALL, &ports, &storage, "suite");
-        server.start().await;
-        let sampling = ports[&ServiceKind::Sampling];
-        let admin = testing::token("acme", "root", &[Role::Admin]);
-        let acd = testing::token("acme", "acd", &[Role::Integration]);
-        let plan = create_plan(sampling, &admin).await;
+    let started = Instant::now();
+    let mut rng = Rng::from_env();
+    let storage = TestStorage::new(engine).await.unwrap();
+    let ports: BTreeMap<ServiceKind, u16> =
+        ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect();
+    let mut server = Server::new(&bin, &ServiceKind::ALL, &ports, &storage, "suite");
+    server.start().await;
+    let sampling = ports[&ServiceKind::Sampling];
+    let admin = testing::token("acme", "root", &[Role::Admin]);
+    let acd = testing::token("acme", "acd", &[Role::Integration]);
+    let plan = create_plan(sampling, &admin).await;
 
-        let sent = facts(total, yesterday());
-        let batches: Vec<Vec<pb::Interaction>> = sent
-            .chunks(BATCH)
-            .map(|c| c.iter().map(Fact::message).collect())
-            .collect();
-        let points = kill_points(&mut rng, batches.len(), 3);
-        let mut kills = 0;
-        let log = ingest_with_retries(sampling, &acd, &batches, 8, async |acked| {
-            if points.get(kills) == Some(&acked) {
-                kills += 1;
-                server.kill9();
-                server.start().await;
-            }
-        })
-        .await;
-        let ingested = started.elapsed();
-        check_log(&log, batches.len());
-        assert_eq!(kills, points.len(), "{engine:?}: every kill happened");
-        assert!(log.streams > points.len(), "{engine:?}: {log:?}");
-        check_sampling(sampling, &admin, &plan, &sent).await;
-        check_reporting(ports[&ServiceKind::Reporting], &admin, &sent).await;
-        server.assert_no_panic();
-        eprintln!(
-            "{engine:?}: {total} interactions, {kills} kills at batches {points:?}, \
+    let sent = facts(total, yesterday());
+    let batches: Vec<Vec<pb::Interaction>> = sent
+        .chunks(BATCH)
+        .map(|c| c.iter().map(Fact::message).collect())
+        .collect();
+    let points = kill_points(&mut rng, batches.len(), 3);
+    let mut kills = 0;
+    let log = ingest_with_retries(sampling, &acd, &batches, 8, async |acked| {
+        if points.get(kills) == Some(&acked) {
+            kills += 1;
+            server.kill9();
+            server.start().await;
+        }
+    })
+    .await;
+    let ingested = started.elapsed();
+    check_log(&log, batches.len());
+    assert_eq!(kills, points.len(), "{engine:?}: every kill happened");
+    assert!(log.streams > points.len(), "{engine:?}: {log:?}");
+    check_sampling(sampling, &admin, &plan, &sent).await;
+    check_reporting(ports[&ServiceKind::Reporting], &admin, &sent).await;
+    server.assert_no_panic();
+    eprintln!(
+        "{engine:?}: {total} interactions, {kills} kills at batches {points:?}, \
              {} streams, {} batches re-sent; ingest {:.1}s, total {:.1}s",
-            log.streams,
-            log.resent,
-            ingested.as_secs_f64(),
-            started.elapsed().as_secs_f64()
-        );
-    }
+        log.streams,
+        log.resent,
+        ingested.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
 }
 
 // One test per engine: each gets its own time budget.
@@ -773,74 +778,67 @@ async fn sigkill_during_ingest_loses_and_doubles_nothing_postgres() {
 async fn kill_each_process(engine: TestEngine) {
     let bin = earshot_binary();
     let total = interaction_total() / 4;
-    {
-        let started = Instant::now();
-        let mut rng = Rng::from_env();
-        let storage = TestStorage::new(engine).await.unwrap();
-        let ports: BTreeMap<ServiceKind, u16> =
-            ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect();
-        let mut servers: BTreeMap<ServiceKind, Server> = BTreeMap::new();
-        for kind in ServiceKind::ALL {
-            let mut s = Server::new(&bin, &[kind], &ports, &storage, kind.name());
-            s.start().await;
-            servers.insert(kind, s);
-        }
-        let sampling = ports[&ServiceKind::Sampling];
-        let admin = testing::token("acme", "root", &[Role::Admin]);
-        let acd = testing::token("acme", "acd", &[Role::Integration]);
-        let plan = create_plan(sampling, &admin).await;
-
-        let sent = facts(total, yesterday());
-        let batches: Vec<Vec<pb::Interaction>> = sent
-            .chunks(BATCH)
-            .map(|c| c.iter().map(Fact::message).collect())
-            .collect();
-        // Each service in turn at its own point of the stream; sampling
-        // (the one the client talks to) twice.
-        let mut order = vec![
-            ServiceKind::Reporting,
-            ServiceKind::Sampling,
-            ServiceKind::Scoring,
-            ServiceKind::Calibration,
-            ServiceKind::Sampling,
-        ];
-        let points = loop {
-            let p = kill_points(&mut rng, batches.len(), order.len());
-            if p.len() == order.len() {
-                break p;
-            }
-        };
-        let turn = rng.between(0, order.len());
-        order.rotate_left(turn);
-        let mut kills = 0;
-        let log = ingest_with_retries(sampling, &acd, &batches, 8, async |acked| {
-            if points.get(kills) == Some(&acked) {
-                let kind = order[kills];
-                kills += 1;
-                let s = servers.get_mut(&kind).unwrap();
-                s.kill9();
-                s.start().await;
-            }
-        })
-        .await;
-        check_log(&log, batches.len());
-        assert_eq!(kills, points.len());
-        check_sampling(sampling, &admin, &plan, &sent).await;
-        // Reporting once more, while it catches up.
-        let r = servers.get_mut(&ServiceKind::Reporting).unwrap();
-        r.kill9();
-        r.start().await;
-        check_reporting(ports[&ServiceKind::Reporting], &admin, &sent).await;
-        for s in servers.values() {
-            s.assert_no_panic();
-        }
-        eprintln!(
-            "{engine:?}: {total} interactions, kills {:?} at batches {points:?}, {} streams; {:.1}s",
-            order,
-            log.streams,
-            started.elapsed().as_secs_f64()
-        );
+    let started = Instant::now();
+    let mut rng = Rng::from_env();
+    let storage = TestStorage::new(engine).await.unwrap();
+    let ports: BTreeMap<ServiceKind, u16> =
+        ServiceKind::ALL.iter().map(|k| (*k, free_port())).collect();
+    let mut servers: BTreeMap<ServiceKind, Server> = BTreeMap::new();
+    for kind in ServiceKind::ALL {
+        let mut s = Server::new(&bin, &[kind], &ports, &storage, kind.name());
+        s.start().await;
+        servers.insert(kind, s);
     }
+    let sampling = ports[&ServiceKind::Sampling];
+    let admin = testing::token("acme", "root", &[Role::Admin]);
+    let acd = testing::token("acme", "acd", &[Role::Integration]);
+    let plan = create_plan(sampling, &admin).await;
+
+    let sent = facts(total, yesterday());
+    let batches: Vec<Vec<pb::Interaction>> = sent
+        .chunks(BATCH)
+        .map(|c| c.iter().map(Fact::message).collect())
+        .collect();
+    // Each service in turn at its own point of the stream; sampling
+    // (the one the client talks to) twice.
+    let mut order = vec![
+        ServiceKind::Reporting,
+        ServiceKind::Sampling,
+        ServiceKind::Scoring,
+        ServiceKind::Calibration,
+        ServiceKind::Sampling,
+    ];
+    let points = kill_points(&mut rng, batches.len(), order.len());
+    let turn = rng.between(0, order.len());
+    order.rotate_left(turn);
+    let mut kills = 0;
+    let log = ingest_with_retries(sampling, &acd, &batches, 8, async |acked| {
+        if points.get(kills) == Some(&acked) {
+            let kind = order[kills];
+            kills += 1;
+            let s = servers.get_mut(&kind).unwrap();
+            s.kill9();
+            s.start().await;
+        }
+    })
+    .await;
+    check_log(&log, batches.len());
+    assert_eq!(kills, points.len());
+    check_sampling(sampling, &admin, &plan, &sent).await;
+    // Reporting once more, while it catches up.
+    let r = servers.get_mut(&ServiceKind::Reporting).unwrap();
+    r.kill9();
+    r.start().await;
+    check_reporting(ports[&ServiceKind::Reporting], &admin, &sent).await;
+    for s in servers.values() {
+        s.assert_no_panic();
+    }
+    eprintln!(
+        "{engine:?}: {total} interactions, kills {:?} at batches {points:?}, {} streams; {:.1}s",
+        order,
+        log.streams,
+        started.elapsed().as_secs_f64()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
