@@ -46,22 +46,48 @@ struct Registry {
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
 
+/// The most (service, method) series kept. The names come from the request
+/// path, which any caller chooses (an unknown method is still a call that
+/// ends UNIMPLEMENTED or UNAUTHENTICATED), so without a bound a client could
+/// grow the registry without end; past it, calls count under
+/// [`OTHER`]. Earshot's services have about 90 methods, plus health and
+/// reflection.
+pub const MAX_CALL_SERIES: usize = 1024;
+/// The service and method label of calls past [`MAX_CALL_SERIES`].
+pub const OTHER: &str = "other";
+
 /// Records one finished call.
 pub fn record_call(service: &str, method: &str, code: &'static str, latency: Duration) {
     let Ok(mut r) = REGISTRY.lock() else { return };
-    *r.calls
-        .entry((service.to_owned(), method.to_owned(), code))
-        .or_default() += 1;
-    let secs = latency.as_secs_f64();
-    let h = r
-        .latency
-        .entry((service.to_owned(), method.to_owned()))
-        .or_default();
-    h.count += 1;
-    h.sum += secs;
-    for (i, bound) in BUCKETS.iter().enumerate() {
-        if secs <= *bound {
-            h.counts[i] += 1;
+    r.record_call(service, method, code, latency);
+}
+
+impl Registry {
+    fn record_call(&mut self, service: &str, method: &str, code: &'static str, latency: Duration) {
+        let (service, method) = if self.latency.len() >= MAX_CALL_SERIES
+            && !self
+                .latency
+                .contains_key(&(service.to_owned(), method.to_owned()))
+        {
+            (OTHER, OTHER)
+        } else {
+            (service, method)
+        };
+        *self
+            .calls
+            .entry((service.to_owned(), method.to_owned(), code))
+            .or_default() += 1;
+        let secs = latency.as_secs_f64();
+        let h = self
+            .latency
+            .entry((service.to_owned(), method.to_owned()))
+            .or_default();
+        h.count += 1;
+        h.sum += secs;
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
         }
     }
 }
@@ -235,5 +261,22 @@ mod tests {
         assert!(body.starts_with("HTTP/1.1 200 OK"));
         assert!(body.contains("earshot_test_lag"));
         shutdown.cancel();
+    }
+
+    #[test]
+    fn call_series_are_bounded_whatever_paths_callers_send() {
+        let mut r = Registry::default();
+        for n in 0..MAX_CALL_SERIES + 500 {
+            r.record_call("x.Flood", &format!("M{n}"), "UNIMPLEMENTED", Duration::ZERO);
+        }
+        assert!(
+            r.latency.len() <= MAX_CALL_SERIES + 1,
+            "{}",
+            r.latency.len()
+        );
+        assert!(
+            r.latency
+                .contains_key(&(OTHER.to_owned(), OTHER.to_owned()))
+        );
     }
 }

@@ -11,6 +11,9 @@
 //! [`ServiceContext::max_message_bytes`]; [`crate::limit::MessageSizeLayer`]
 //! makes its refusal `RESOURCE_EXHAUSTED` naming the setting).
 //!
+//! Health follows the service's database ([`watch_database`]): NOT_SERVING
+//! while it does not answer, SERVING again once it does.
+//!
 //! Shutdown (SIGINT/SIGTERM, or the token in tests): health turns
 //! NOT_SERVING first so load balancers stop routing here, the listener
 //! closes, in-flight calls get `server.shutdown_grace` to finish, and
@@ -222,6 +225,56 @@ pub fn system_token(config: &Config, issuer: Option<&TokenIssuer>) -> Result<Str
     }
 }
 
+/// How often [`watch_database`] asks the database whether it answers.
+pub const DB_PROBE_INTERVAL: Duration = Duration::from_secs(1);
+/// How long one probe may take before the database counts as down.
+pub const DB_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Keeps a service's health in step with its database until `shutdown`:
+/// every [`DB_PROBE_INTERVAL`] a `SELECT 1` (bounded by [`DB_PROBE_TIMEOUT`]);
+/// the first failure turns `service_names` and the server (`""`) NOT_SERVING,
+/// the first success after it SERVING again. A load balancer or Kubernetes
+/// probe then stops routing to a replica that cannot reach its database,
+/// and routes to it again once it can, with no restart.
+///
+/// Run it beside [`serve`], which marks the names SERVING when it starts.
+pub async fn watch_database(
+    db: Db,
+    health: HealthReporter,
+    service_names: &'static [&'static str],
+    shutdown: CancellationToken,
+) {
+    let mut serving = true;
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(DB_PROBE_INTERVAL) => {}
+        }
+        let probe = tokio::time::timeout(DB_PROBE_TIMEOUT, db.ping()).await;
+        let up = matches!(probe, Ok(Ok(())));
+        // Shutdown owns the status once it has begun.
+        if up == serving || shutdown.is_cancelled() {
+            continue;
+        }
+        serving = up;
+        let status = if up {
+            tracing::info!(services = ?service_names, "database answers again; serving");
+            ServingStatus::Serving
+        } else {
+            let cause = match probe {
+                Ok(Err(e)) => e.to_string(),
+                _ => format!("no answer within {DB_PROBE_TIMEOUT:?}"),
+            };
+            tracing::warn!(services = ?service_names, error = %cause, "database down; not serving");
+            ServingStatus::NotServing
+        };
+        for name in service_names {
+            health.set_service_status(*name, status).await;
+        }
+        health.set_service_status("", status).await;
+    }
+}
+
 /// Serves `routes` on `listener` until `shutdown` is cancelled, over TLS
 /// when `tls` is given (see [`server_tls`]).
 ///
@@ -272,6 +325,7 @@ pub async fn serve(
     let layers = ServiceBuilder::new()
         .layer(RpcTraceLayer)
         .layer(MessageSizeLayer::new(s.max_message_bytes))
+        .layer(DeadlineLayer::new(s.request_timeout))
         .layer(AuthLayer::new(verifier))
         .layer(TenantRateLimitLayer::new(
             s.tenant_rate_per_second,
@@ -312,7 +366,6 @@ pub async fn serve(
             .map_err(|e| Error::Unavailable(format!("TLS on {local}: {e}")))?;
     }
     let server = builder
-        .timeout(s.request_timeout)
         .concurrency_limit_per_connection(s.concurrency_limit_per_connection)
         .http2_keepalive_interval(Some(Duration::from_secs(30)))
         .layer(layers)
@@ -332,6 +385,93 @@ pub async fn serve(
     }
     tracing::info!(address = %local, "stopped");
     Ok(())
+}
+
+/// Ends a call that has not answered by its deadline with
+/// `DEADLINE_EXCEEDED`: the caller's `grpc-timeout` or `server.request_timeout`,
+/// whichever is sooner. (tonic's own server timeout answers `CANCELLED`,
+/// which clients do not read as a deadline.) As with any gRPC deadline it
+/// bounds the time to the response's start: a stream, once it has begun,
+/// runs until it ends.
+#[derive(Debug, Clone, Copy)]
+pub struct DeadlineLayer {
+    limit: Duration,
+}
+
+impl DeadlineLayer {
+    /// Calls may take at most `limit`, or less when the caller asks.
+    pub fn new(limit: Duration) -> Self {
+        Self { limit }
+    }
+}
+
+impl<S> Layer<S> for DeadlineLayer {
+    type Service = Deadline<S>;
+    fn layer(&self, inner: S) -> Self::Service {
+        Deadline {
+            inner,
+            limit: self.limit,
+        }
+    }
+}
+
+/// The service [`DeadlineLayer`] produces.
+#[derive(Debug, Clone)]
+pub struct Deadline<S> {
+    inner: S,
+    limit: Duration,
+}
+
+/// The `grpc-timeout` header's duration: up to 8 digits and a unit
+/// (H, M, S, m, u, n). `None` when absent or malformed (the server's limit
+/// then applies, as in tonic).
+pub fn grpc_timeout(headers: &http::HeaderMap) -> Option<Duration> {
+    let v = headers.get("grpc-timeout")?.to_str().ok()?;
+    let split = v.len().checked_sub(1)?;
+    let (digits, unit) = (v.get(..split)?, v.get(split..)?);
+    if digits.is_empty() || digits.len() > 8 || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(n * 3600),
+        "M" => Duration::from_secs(n * 60),
+        "S" => Duration::from_secs(n),
+        "m" => Duration::from_millis(n),
+        "u" => Duration::from_micros(n),
+        "n" => Duration::from_nanos(n),
+        _ => return None,
+    })
+}
+
+impl<S> Service<http::Request<Body>> for Deadline<S>
+where
+    S: Service<http::Request<Body>, Response = http::Response<Body>> + Send,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = S::Error;
+    type Future =
+        Pin<Box<dyn Future<Output = std::result::Result<Self::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<std::result::Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<Body>) -> Self::Future {
+        let limit = grpc_timeout(req.headers()).map_or(self.limit, |d| d.min(self.limit));
+        let fut = self.inner.call(req);
+        Box::pin(async move {
+            match tokio::time::timeout(limit, fut).await {
+                Ok(r) => r,
+                Err(_) => Ok(tonic::Status::deadline_exceeded(format!(
+                    "no answer within the deadline of {limit:?}"
+                ))
+                .into_http()),
+            }
+        })
+    }
 }
 
 /// Adds a span to every call with its service, method, tenant, subject,
@@ -519,4 +659,30 @@ impl HttpBody for TracedBody {
 
 mod bytes_alias {
     pub(super) type Bytes = <tonic::body::Body as http_body::Body>::Data;
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn timeout_of(v: &str) -> Option<Duration> {
+        let mut h = http::HeaderMap::new();
+        h.insert("grpc-timeout", v.parse().unwrap());
+        grpc_timeout(&h)
+    }
+
+    #[test]
+    fn grpc_timeout_header_parses_every_unit_and_rejects_the_rest() {
+        assert_eq!(timeout_of("2S"), Some(Duration::from_secs(2)));
+        assert_eq!(timeout_of("1500m"), Some(Duration::from_millis(1500)));
+        assert_eq!(timeout_of("3M"), Some(Duration::from_secs(180)));
+        assert_eq!(timeout_of("1H"), Some(Duration::from_secs(3600)));
+        assert_eq!(timeout_of("7u"), Some(Duration::from_micros(7)));
+        assert_eq!(timeout_of("9n"), Some(Duration::from_nanos(9)));
+        for bad in ["", "S", "123456789S", "12x", "-1S", "1.5S", "+1S"] {
+            assert_eq!(timeout_of(bad), None, "{bad:?}");
+        }
+        assert_eq!(grpc_timeout(&http::HeaderMap::new()), None);
+    }
 }

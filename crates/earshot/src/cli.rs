@@ -17,6 +17,24 @@ use earshot_kit::{
     shutdown, telemetry,
 };
 
+/// The `earshot` program: parses the command line and runs it on a
+/// multi-threaded runtime. (The end-to-end fault tests run this same
+/// program as a child process to kill it.)
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("earshot: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(cli.run())
+}
+
 /// Earshot: quality monitoring for contact centers.
 #[derive(Debug, Parser)]
 #[command(name = "earshot", version, about, long_about = None)]

@@ -170,6 +170,7 @@ pub async fn start(
             .await
             .map_err(|e| prefix(*kind, e))?;
         dbs.push(db.clone());
+        let db_for_health = db.clone();
         let health = tonic_health::server::HealthReporter::new();
         let ctx = ServiceContext {
             kind: *kind,
@@ -182,6 +183,12 @@ pub async fn start(
             client_tls: client_tls.clone(),
         };
         let routes = (spec.build)(ctx).await.map_err(|e| prefix(*kind, e))?;
+        tasks.spawn(server::watch_database(
+            db_for_health,
+            health.clone(),
+            spec.service_names,
+            shutdown.clone(),
+        ));
         let Some(listener) = listeners.remove(kind) else {
             return Err(Error::internal(format!("{kind}: listener missing")));
         };
