@@ -557,3 +557,27 @@ async fn a_long_echoed_key_stays_invalid_argument() {
     );
     suite.stop().await.unwrap();
 }
+
+/// A NUL in an id is the caller's mistake on both engines: PostgreSQL
+/// refuses NUL in text, which reached the caller as INTERNAL.
+#[tokio::test]
+async fn a_nul_in_an_id_is_not_internal() {
+    use earshot_proto::sampling::v1 as pb;
+    for engine in TestEngine::available() {
+        let suite = TestSuite::start(engine).await.unwrap();
+        let token = suite.token("t-fuzz", "admin-1", &[Role::Admin]);
+        let mut sampling = suite.sampling(&token).await.unwrap();
+        let status = sampling
+            .get_plan(pb::GetPlanRequest {
+                plan_id: "\0".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(status.code(), Code::InvalidArgument | Code::NotFound),
+            "{engine:?}: {status:?}"
+        );
+        suite.stop().await.unwrap();
+    }
+}

@@ -293,6 +293,13 @@ impl From<sqlx::Error> for Error {
                 };
                 if transient {
                     Error::Unavailable(e.to_string())
+                } else if code.as_deref() == Some("22021") {
+                    // PostgreSQL takes no NUL in text (SQLite does): a
+                    // caller's string that reached a query unvalidated.
+                    Error::invalid(
+                        "request",
+                        "a text field contains a NUL character, which is not allowed",
+                    )
                 } else {
                     Error::Internal(e.to_string())
                 }
