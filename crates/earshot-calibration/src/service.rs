@@ -2120,8 +2120,8 @@ fn session_interaction(i: &sampling::Interaction, reason: &str) -> pb::SessionIn
     }
 }
 
-/// ComputeAgreement, stateless.
-fn compute_agreement(req: pb::ComputeAgreementRequest) -> Result<pb::ComputeAgreementResponse> {
+/// ComputeAgreement, stateless (public for the fuzz targets).
+pub fn compute_agreement(req: pb::ComputeAgreementRequest) -> Result<pb::ComputeAgreementResponse> {
     use crate::agreement::request::{AgreementRequest, compute};
     let mut v = crate::validation::Violations::new();
     let Some(ratings) = req.ratings else {

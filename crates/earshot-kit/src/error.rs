@@ -206,13 +206,23 @@ impl Error {
     pub fn into_status(self) -> Status {
         match self {
             Error::InvalidArgument(violations) => {
-                let message = format!("invalid request: {}", join(&violations));
-                let details = ErrorDetails::with_bad_request(
-                    violations
-                        .into_iter()
-                        .map(|v| PbFieldViolation::new(v.field, v.description))
-                        .collect::<Vec<_>>(),
+                let message = bounded(
+                    &format!("invalid request: {}", join(&violations)),
+                    MAX_MESSAGE_BYTES,
                 );
+                let mut budget = MAX_DETAILS_BYTES;
+                let mut details = Vec::new();
+                for v in violations {
+                    let field = bounded(&v.field, MAX_VIOLATION_BYTES);
+                    let description = bounded(&v.description, MAX_VIOLATION_BYTES);
+                    let size = field.len() + description.len();
+                    if size > budget {
+                        break;
+                    }
+                    budget -= size;
+                    details.push(PbFieldViolation::new(field, description));
+                }
+                let details = ErrorDetails::with_bad_request(details);
                 Status::with_error_details(Code::InvalidArgument, message, details)
             }
             Error::Internal(cause) => {
@@ -223,9 +233,38 @@ impl Error {
                 tracing::warn!(error = %cause, "dependency unavailable");
                 Status::unavailable("a dependency is unavailable; retry with backoff")
             }
-            other => Status::new(other.code(), other.to_string()),
+            other => Status::new(other.code(), bounded(&other.to_string(), MAX_MESSAGE_BYTES)),
         }
     }
+}
+
+// Status messages and field violations travel in response headers and often
+// quote what the caller sent (a field path with a map key, an id). HTTP/2
+// clients refuse a header list over their limit (16 KiB by default in
+// hyper), which would turn a clear INVALID_ARGUMENT into a protocol error,
+// so what is sent back is bounded: the message (percent-encoded, up to 3x),
+// each violation's field and description, and the violations in all
+// (base64-encoded, 4/3x). Violations past the budget are left out of the
+// details; the message still names the first of them.
+
+/// The most bytes of a status message.
+const MAX_MESSAGE_BYTES: usize = 2048;
+/// The most bytes of one violation's field or description.
+const MAX_VIOLATION_BYTES: usize = 512;
+/// The most bytes of all violations' fields and descriptions together.
+const MAX_DETAILS_BYTES: usize = 6144;
+
+/// `s` cut to at most `max` bytes at a character boundary, with an ellipsis
+/// when cut.
+fn bounded(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
 }
 
 impl From<Error> for Status {
@@ -254,6 +293,13 @@ impl From<sqlx::Error> for Error {
                 };
                 if transient {
                     Error::Unavailable(e.to_string())
+                } else if code.as_deref() == Some("22021") {
+                    // PostgreSQL takes no NUL in text (SQLite does): a
+                    // caller's string that reached a query unvalidated.
+                    Error::invalid(
+                        "request",
+                        "a text field contains a NUL character, which is not allowed",
+                    )
                 } else {
                     Error::Internal(e.to_string())
                 }
@@ -293,6 +339,39 @@ mod tests {
             .collect();
         assert_eq!(fields, ["name", "sections[0].weight"]);
         assert!(status.message().contains("name: must not be empty"));
+    }
+
+    #[test]
+    fn what_a_status_echoes_is_bounded() {
+        // A 5,000-character map key in a field path, repeated, in multibyte
+        // characters: unbounded, the headers outgrow an HTTP/2 client's limit.
+        let key = "é".repeat(5000);
+        let mut v = Violations::new();
+        for i in 0..100 {
+            v.add(format!("labels[{key}{i}]"), format!("{key} is too long"));
+        }
+        let status = v.into_result().unwrap_err().into_status();
+        assert_eq!(status.code(), Code::InvalidArgument);
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+        assert!(status.message().starts_with("invalid request: labels[éé"));
+        let details = status.get_error_details();
+        let bad = details.bad_request().unwrap();
+        assert!(!bad.field_violations.is_empty());
+        let total: usize = bad
+            .field_violations
+            .iter()
+            .map(|f| f.field.len() + f.description.len())
+            .sum();
+        assert!(total <= MAX_DETAILS_BYTES, "{total}");
+        assert!(bad.field_violations.iter().all(|f| f.field.ends_with('…')));
+
+        let status = Error::not_found(format!("scorecard {key}")).into_status();
+        assert_eq!(status.code(), Code::NotFound);
+        assert!(status.message().len() <= MAX_MESSAGE_BYTES);
+
+        // Short ones are untouched.
+        assert_eq!(bounded("abc", 3), "abc");
+        assert_eq!(bounded("abcdef", 4), "a…");
     }
 
     #[test]

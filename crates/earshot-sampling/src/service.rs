@@ -135,7 +135,8 @@ fn range_checked(
     let (s, e) = convert::range_ms(Some(r));
     match (s, e) {
         (Some(s), Some(e)) if e > s => {
-            if e - s > MAX_RANGE_MS {
+            // Saturating: times far apart must not overflow past the check.
+            if e.saturating_sub(s) > MAX_RANGE_MS {
                 Err(Error::invalid(field, "must be at most 366 days long"))
             } else {
                 Ok(Some((s, e)))
@@ -387,7 +388,9 @@ impl SamplingService for Sampling {
         // commit — and acknowledges each, in order, once it is durable;
         // every batch sees the ones before it. The client's window of
         // unacknowledged batches bounds memory.
-        let (ready_tx, mut ready_rx) = mpsc::channel::<(String, Result<Prepared>)>(3);
+        // A refused batch travels as the status that ends the stream.
+        type Ready = (String, std::result::Result<Prepared, Status>);
+        let (ready_tx, mut ready_rx) = mpsc::channel::<Ready>(3);
         let shutdown = self.shutdown.clone();
         let hasher = self.store.hasher().cloned();
         let tenant = caller.tenant().clone();
@@ -403,17 +406,24 @@ impl SamplingService for Sampling {
                     // to report, not the client going away.
                     Some(Err(status)) if status.code() == tonic::Code::OutOfRange => {
                         let refusal = Error::ResourceExhausted(status.message().to_owned());
-                        let _ = ready_tx.send((String::new(), Err(refusal))).await;
+                        let _ = ready_tx
+                            .send((String::new(), Err(refusal.into_status())))
+                            .await;
                         break;
                     }
                     Some(Err(status)) => {
-                        tracing::debug!(%status, "ingest stream ended by the client");
+                        // A message that does not decode (INTERNAL, as tonic
+                        // reports it), one too large, or a reset: the stream
+                        // ends with that status after the batches before it,
+                        // never as a clean end that would look like success.
+                        tracing::debug!(%status, "ingest stream failed");
+                        let _ = ready_tx.send((String::new(), Err(status))).await;
                         break;
                     }
                     Some(Ok(b)) => b,
                 };
                 let prepared = check_batch(batch.interactions.len(), &batch.batch_id)
-                    .map_err(Error::from)
+                    .map_err(|v| Error::from(v).into_status())
                     .map(|()| {
                         prepare(
                             batch.interactions,
@@ -432,11 +442,11 @@ impl SamplingService for Sampling {
         let this = self.clone();
         tokio::spawn(async move {
             // A refused batch that ends the stream after the group before it.
-            let mut refused: Option<Error> = None;
+            let mut refused: Option<Status> = None;
             // A ready batch that shares an id with the group before it: it
             // starts the next group, so a re-sent id sees the earlier send
             // committed (outcomes and revisions as if stored one by one).
-            let mut carry: Option<(String, Result<Prepared>)> = None;
+            let mut carry: Option<Ready> = None;
             while refused.is_none() {
                 let first = match carry.take() {
                     Some(c) => c,
@@ -507,8 +517,8 @@ impl SamplingService for Sampling {
                     }
                 }
             }
-            if let Some(e) = refused {
-                let _ = tx.send(Err(e.into_status())).await;
+            if let Some(status) = refused {
+                let _ = tx.send(Err(status)).await;
             }
         });
         Ok(Response::new(Box::pin(
@@ -1640,5 +1650,38 @@ impl SamplingService for Sampling {
             },
         )?;
         Ok(Response::new(stream))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use earshot_proto::common::v1::TimeRange;
+    use prost_types::Timestamp;
+
+    fn range(start_s: i64, end_s: i64) -> TimeRange {
+        TimeRange {
+            start_time: Some(Timestamp {
+                seconds: start_s,
+                nanos: 0,
+            }),
+            end_time: Some(Timestamp {
+                seconds: end_s,
+                nanos: 0,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_range_from_before_1970_to_the_end_of_time_is_too_long_not_an_overflow() {
+        // Found by tests/tests/no_panic.rs: `end - start` overflowed.
+        let err = range_checked(Some(&range(-1, i64::MAX)), "range").unwrap_err();
+        assert!(err.to_string().contains("at most 366 days"), "{err}");
+        let err = range_checked(Some(&range(i64::MIN, i64::MAX)), "range").unwrap_err();
+        assert!(err.to_string().contains("at most 366 days"), "{err}");
+        assert_eq!(
+            range_checked(Some(&range(0, 86_400)), "range").unwrap(),
+            Some((0, 86_400_000))
+        );
     }
 }

@@ -232,3 +232,43 @@ async fn retention_purge_strips_old_feed_events_once() {
         assert_eq!(refs(&theirs), ["g:cust-g"]);
     }
 }
+
+/// Feedback naming an interaction id PostgreSQL cannot take as a parameter
+/// (a NUL) is rejected item by item, like any invalid id, and the rest of
+/// the batch is answered; found by tests/tests/no_panic.rs, where it was an
+/// INTERNAL on PostgreSQL.
+#[tokio::test]
+async fn feedback_with_a_nul_in_its_interaction_id_is_rejected_not_an_error() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let store = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        let feedback = |id: &str, interaction: &str| pb::Feedback {
+            feedback_id: id.into(),
+            interaction_id: interaction.into(),
+            kind: pb::FeedbackKind::Complaint as i32,
+            text: "late".into(),
+            ..Default::default()
+        };
+        let r = store
+            .record_feedback(
+                &tenant,
+                vec![feedback("f-1", "a\0b"), feedback("f-2", "missing")],
+                now,
+            )
+            .await
+            .unwrap();
+        let outcomes: Vec<i32> = r.results.iter().map(|r| r.outcome).collect();
+        assert_eq!(outcomes.len(), 2, "{engine:?}");
+        assert_eq!(
+            outcomes[0],
+            pb::IngestOutcome::Rejected as i32,
+            "{engine:?}"
+        );
+        assert_eq!(
+            r.results[0].violations[0].field, "interaction_id",
+            "{engine:?}"
+        );
+    }
+}

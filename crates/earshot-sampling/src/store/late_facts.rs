@@ -263,7 +263,13 @@ impl Store {
         let plans = self.active_plans(tenant).await?;
         let mut out = BatchResult::default();
         let mut tx = self.db.begin().await?;
-        let ids: Vec<String> = items.iter().map(|f| f.interaction_id.clone()).collect();
+        // Only ids that can be valid are looked up: the others are rejected
+        // item by item below, and PostgreSQL refuses some as parameters (NUL).
+        let ids: Vec<String> = items
+            .iter()
+            .map(|f| f.interaction_id.clone())
+            .filter(|id| InteractionId::parse(id.as_str()).is_ok())
+            .collect();
         let id_refs: Vec<&str> = ids.iter().map(String::as_str).collect();
         let stored = interactions::lookup(&mut tx, tenant, &id_refs).await?;
         let existing = feedback_of(&mut tx, tenant, &id_refs).await?;

@@ -84,6 +84,24 @@ pub fn required_id(field: &str, value: &str) -> Result<()> {
     }
 }
 
+/// An interaction id that scoring passes on to sampling: checked here with
+/// sampling's own rules (no control characters, no surrounding white space)
+/// as well, so that a bad id is the caller's INVALID_ARGUMENT rather than a
+/// refusal from sampling that scoring would have to report as its own fault.
+pub fn required_interaction_id(field: &str, value: &str) -> Result<()> {
+    required_id(field, value)?;
+    if value.chars().any(char::is_control) {
+        Err(Error::invalid(field, "must not contain control characters"))
+    } else if value.trim() != value {
+        Err(Error::invalid(
+            field,
+            "must not start or end with white space",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 /// An optional id field (a filter): empty, or at most 128 characters.
 pub fn optional_id(field: &str, value: &str) -> Result<Option<String>> {
     if value.is_empty() {
@@ -246,6 +264,17 @@ mod tests {
     fn fingerprints_separate_parts() {
         assert_ne!(fingerprint(&[b"ab", b"c"]), fingerprint(&[b"a", b"bc"]));
         assert_eq!(fingerprint(&[b"x"]), fingerprint(&[b"x"]));
+    }
+
+    #[test]
+    fn interaction_ids_follow_samplings_rules() {
+        // Found by tests/tests/no_panic.rs: " x " reached sampling, whose
+        // INVALID_ARGUMENT came back as scoring's INTERNAL.
+        for bad in ["", " x", "x ", "a\u{0}b", "\n"] {
+            let e = required_interaction_id("ad_hoc.interaction_id", bad).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{bad:?}: {e}");
+        }
+        required_interaction_id("ad_hoc.interaction_id", "int-1 b").unwrap();
     }
 
     #[test]
