@@ -26,7 +26,9 @@ pub const HASH_PREFIX: &str = "h1:";
 /// Hashes customer references with the deployment's key.
 #[derive(Clone)]
 pub struct CustomerRefHasher {
-    key: Vec<u8>,
+    // The keyed state, set up once: each hash clones it instead of redoing
+    // the key schedule on ingest's per-item path.
+    mac: Hmac<Sha256>,
 }
 
 impl std::fmt::Debug for CustomerRefHasher {
@@ -44,7 +46,9 @@ impl CustomerRefHasher {
                 "must be at least 32 bytes",
             ));
         }
-        Ok(CustomerRefHasher { key: key.to_vec() })
+        let mac = Hmac::<Sha256>::new_from_slice(key)
+            .map_err(|e| Error::invalid("privacy.customer_ref_key", e.to_string()))?;
+        Ok(CustomerRefHasher { mac })
     }
 
     /// The stored form of `reference` for `tenant`; empty stays empty (no
@@ -53,11 +57,7 @@ impl CustomerRefHasher {
         if reference.is_empty() {
             return String::new();
         }
-        // new_from_slice accepts any key length for HMAC; the fallback is
-        // unreachable but keeps this total.
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
-            return String::new();
-        };
+        let mut mac = self.mac.clone();
         mac.update(tenant.id().as_bytes());
         mac.update(&[0]);
         mac.update(reference.as_bytes());

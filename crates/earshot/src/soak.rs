@@ -29,7 +29,6 @@ use crate::client::{self, Clients, commands::PlanArgs};
 use crate::demo::generate::{self, Habit};
 
 const TENANT: &str = "soak";
-const SCORECARD: &str = include_str!("demo/scorecard.yaml");
 const AGENTS: usize = 200;
 
 /// Flags of `earshot soak`.
@@ -147,7 +146,6 @@ async fn drive(suite: &crate::Suite, args: &SoakArgs) -> anyhow::Result<bool> {
         args.evaluators
     );
     let mut sampling = admin.sampling()?;
-    let mut scoring = admin.scoring()?;
     let evaluators: Vec<String> = (0..args.evaluators).map(|i| format!("eval-{i}")).collect();
     for id in &evaluators {
         admin
@@ -166,32 +164,7 @@ async fn drive(suite: &crate::Suite, args: &SoakArgs) -> anyhow::Result<bool> {
             )
             .await?;
     }
-    let imported = admin
-        .call(
-            ServiceKind::Scoring,
-            scoring.import_scorecard(cpb::ImportScorecardRequest {
-                request_id: "soak-scorecard".into(),
-                format: cpb::ScorecardFormat::EarshotYaml as i32,
-                content: SCORECARD.as_bytes().to_vec(),
-                validate_only: false,
-                pass_mark: None,
-            }),
-        )
-        .await?;
-    let card = imported
-        .scorecard
-        .ok_or_else(|| anyhow::anyhow!("scoring answered without the scorecard"))?;
-    admin
-        .call(
-            ServiceKind::Scoring,
-            scoring.publish_scorecard(cpb::PublishScorecardRequest {
-                scorecard_id: card.id.clone(),
-                etag: card.etag.clone(),
-                change_note: "soak".into(),
-                request_id: "soak-publish".into(),
-            }),
-        )
-        .await?;
+    let (card, _) = crate::demo::publish_scorecard(&admin, "soak", "soak").await?;
     let per_agent = i32::try_from(
         u64::from(args.ingest_rate) * args.seconds / u64::try_from(AGENTS).unwrap_or(1),
     )

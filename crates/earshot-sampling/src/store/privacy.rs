@@ -29,6 +29,13 @@ pub type Counts = Vec<(&'static str, i64)>;
 /// Statement size for id lists.
 const CHUNK: usize = 500;
 
+/// What erasure and purge clear on an interaction, and the rows that still
+/// hold any of it.
+const CLEAR_DETAIL: &str = "UPDATE interactions SET customer_ref = '', attributes = '', \
+     recording_uri = '', transcript_uri = ''";
+const HAS_DETAIL: &str = "(customer_ref <> '' OR attributes <> '' OR recording_uri <> '' \
+     OR transcript_uri <> '')";
+
 /// Which interactions' personal fields an event rewrite strips.
 enum Strip<'a> {
     /// Only these (an erasure).
@@ -202,12 +209,7 @@ impl Store {
             let list = placeholders(2, chunk.len());
             interactions += exec(
                 &mut tx,
-                format!(
-                    "UPDATE interactions SET customer_ref = '', attributes = '', \
-                     recording_uri = '', transcript_uri = '' WHERE tenant_id = $1 AND id IN ({list}) \
-                     AND (customer_ref <> '' OR attributes <> '' OR recording_uri <> '' \
-                     OR transcript_uri <> '')"
-                ),
+                format!("{CLEAR_DETAIL} WHERE tenant_id = $1 AND id IN ({list}) AND {HAS_DETAIL}"),
                 tenant,
                 chunk,
             )
@@ -274,14 +276,10 @@ impl Store {
         .await)?;
         let done = done.unwrap_or(i64::MIN);
         let mut counts: Counts = Vec::new();
+        let interactions =
+            format!("{CLEAR_DETAIL} WHERE tenant_id = $1 AND arrived_at < $2 AND {HAS_DETAIL}");
         for (kind, sql) in [
-            (
-                "interactions",
-                "UPDATE interactions SET customer_ref = '', attributes = '', recording_uri = '', \
-                 transcript_uri = '' WHERE tenant_id = $1 AND arrived_at < $2 \
-                 AND (customer_ref <> '' OR attributes <> '' OR recording_uri <> '' \
-                 OR transcript_uri <> '')",
-            ),
+            ("interactions", interactions.as_str()),
             (
                 "survey_verbatims",
                 "UPDATE surveys SET comment = '' WHERE tenant_id = $1 AND comment <> '' \
@@ -295,7 +293,7 @@ impl Store {
                  AND arrived_at < $2)",
             ),
         ] {
-            let n = with_tx!(tx, |c| sqlx::query(sql)
+            let n = with_tx!(tx, |c| sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(tenant.id())
                 .bind(cutoff)
                 .execute(&mut *c)

@@ -297,7 +297,6 @@ async fn program(
     // 3. Set-up: evaluators, the scorecard, the sampling plan.
     steps.begin("Publishing a scorecard, adding evaluators, creating a sampling plan");
     let mut sampling = admin.sampling()?;
-    let mut scoring = admin.scoring()?;
     for (id, name, _) in EVALUATORS {
         admin
             .call(
@@ -337,38 +336,7 @@ async fn program(
             }),
         )
         .await?;
-    let imported = admin
-        .call(
-            ServiceKind::Scoring,
-            scoring.import_scorecard(cpb::ImportScorecardRequest {
-                request_id: "demo-scorecard".into(),
-                format: cpb::ScorecardFormat::EarshotYaml as i32,
-                content: SCORECARD.as_bytes().to_vec(),
-                validate_only: false,
-                pass_mark: None,
-            }),
-        )
-        .await?;
-    if !imported.problems.is_empty() {
-        anyhow::bail!("the demo scorecard has problems: {:?}", imported.problems);
-    }
-    let card = imported
-        .scorecard
-        .ok_or_else(|| anyhow::anyhow!("scoring answered without the scorecard"))?;
-    let published = admin
-        .call(
-            ServiceKind::Scoring,
-            scoring.publish_scorecard(cpb::PublishScorecardRequest {
-                scorecard_id: card.id.clone(),
-                etag: card.etag.clone(),
-                change_note: "the demo's standard".into(),
-                request_id: "demo-publish".into(),
-            }),
-        )
-        .await?
-        .version
-        .map(|v| v.version)
-        .unwrap_or(1);
+    let (card, published) = publish_scorecard(admin, "demo", "the demo's standard").await?;
     let per_week = (center.contacts.len() as f64 / center.agents.len().max(1) as f64 / 4.0).round();
     let plan_args = PlanArgs {
         name: "Weekly quality sample".into(),
@@ -760,6 +728,50 @@ fn center_table(center: &generate::Center) -> Table {
         ]);
     }
     t
+}
+
+/// Imports the demo's scorecard (`{prefix}-scorecard`) and publishes it
+/// (`{prefix}-publish`): the scorecard and its published version. The soak
+/// uses it too.
+pub async fn publish_scorecard(
+    admin: &Clients,
+    prefix: &str,
+    change_note: &str,
+) -> anyhow::Result<(cpb::Scorecard, i32)> {
+    let mut scoring = admin.scoring()?;
+    let imported = admin
+        .call(
+            ServiceKind::Scoring,
+            scoring.import_scorecard(cpb::ImportScorecardRequest {
+                request_id: format!("{prefix}-scorecard"),
+                format: cpb::ScorecardFormat::EarshotYaml as i32,
+                content: SCORECARD.as_bytes().to_vec(),
+                validate_only: false,
+                pass_mark: None,
+            }),
+        )
+        .await?;
+    if !imported.problems.is_empty() {
+        anyhow::bail!("the demo scorecard has problems: {:?}", imported.problems);
+    }
+    let card = imported
+        .scorecard
+        .ok_or_else(|| anyhow::anyhow!("scoring answered without the scorecard"))?;
+    let published = admin
+        .call(
+            ServiceKind::Scoring,
+            scoring.publish_scorecard(cpb::PublishScorecardRequest {
+                scorecard_id: card.id.clone(),
+                etag: card.etag.clone(),
+                change_note: change_note.into(),
+                request_id: format!("{prefix}-publish"),
+            }),
+        )
+        .await?
+        .version
+        .map(|v| v.version)
+        .unwrap_or(1);
+    Ok((card, published))
 }
 
 async fn list_assignments(c: &Clients) -> anyhow::Result<Vec<spb::Assignment>> {
