@@ -330,6 +330,7 @@ fn undefined_to(u: Undefined) -> pb::UndefinedReason {
         Undefined::NoCompleteCases => pb::UndefinedReason::NoCompleteCases,
         Undefined::TooManyValues => pb::UndefinedReason::TooManyValues,
         Undefined::ZeroDenominator => pb::UndefinedReason::ZeroDenominator,
+        Undefined::NegativeVariance => pb::UndefinedReason::NegativeVariance,
     }
 }
 

@@ -77,13 +77,12 @@ pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement 
     if q < 2 {
         return Agreement::undefined(Undefined::SingleCategory, p.rated_units, raters);
     }
-    let values = cats.values();
-    let range = values[q - 1] - values[0];
+    let values = unit_scaled(cats.values());
     let w = |k: usize, l: usize| -> f64 {
         if k == l {
             return 1.0;
         }
-        let d = (values[k] - values[l]).abs() / range;
+        let d = (values[k] - values[l]).abs();
         match weights {
             Weights::Identity => 0.0,
             Weights::Linear => 1.0 - d,
@@ -114,8 +113,8 @@ pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement 
     let qf = q as f64;
     let t_w = match weights {
         Weights::Identity => qf,
-        Weights::Linear => qf * qf - sum_abs_differences(values) / range,
-        Weights::Quadratic => qf * qf - sum_sq_differences(values) / (range * range),
+        Weights::Linear => qf * qf - sum_abs_differences(&values),
+        Weights::Quadratic => qf * qf - sum_sq_differences(&values),
     };
     let pe = t_w / (qf * (qf - 1.0)) * pi.iter().map(|x| x * (1.0 - x)).sum::<f64>();
     Agreement {
@@ -124,6 +123,29 @@ pub fn gwet(m: &RatingsMatrix, weights: Weights, declared: &[f64]) -> Agreement 
         raters_used: raters,
         observed: Some(pa),
         chance: Some(pe),
+    }
+}
+
+/// The ascending category values mapped onto [0, 1] by (x - min) / (max -
+/// min). The weights only use differences over the range, and computing them
+/// on the original scale overflows for extreme values (a range or a squared
+/// range beyond f64::MAX gave NaN chance agreement); the halves keep a range
+/// wider than f64::MAX finite. Distinct values stay distinct (IEEE 754
+/// subtraction of distinct finite numbers is never zero).
+fn unit_scaled(xs: &[f64]) -> Vec<f64> {
+    let (Some(&lo), Some(&hi)) = (xs.first(), xs.last()) else {
+        return Vec::new();
+    };
+    let range = hi - lo;
+    if range.is_finite() {
+        xs.iter()
+            .map(|&x| ((x - lo) / range).clamp(0.0, 1.0))
+            .collect()
+    } else {
+        let half_range = hi / 2.0 - lo / 2.0;
+        xs.iter()
+            .map(|&x| ((x / 2.0 - lo / 2.0) / half_range).clamp(0.0, 1.0))
+            .collect()
     }
 }
 
@@ -151,9 +173,13 @@ mod tests {
     use proptest::prelude::*;
 
     fn irr_4raters() -> RatingsMatrix {
+        RatingsMatrix::from_rows(4, &irr_4raters_rows()).unwrap()
+    }
+
+    fn irr_4raters_rows() -> [[Option<f64>; 4]; 12] {
         // irrCAC's `raw_4raters` data set (Gwet 2014, table 2.16): 12 units x 4 raters.
         let n = None;
-        let rows: [[Option<f64>; 4]; 12] = [
+        [
             [Some(1.), Some(1.), n, Some(1.)],
             [Some(2.), Some(2.), Some(3.), Some(2.)],
             [Some(3.), Some(3.), Some(3.), Some(3.)],
@@ -166,8 +192,7 @@ mod tests {
             [n, Some(5.), Some(5.), Some(5.)],
             [n, n, Some(1.), Some(1.)],
             [n, n, Some(3.), n],
-        ];
-        RatingsMatrix::from_rows(4, &rows).unwrap()
+        ]
     }
 
     #[test]
@@ -182,6 +207,25 @@ mod tests {
         assert_eq!((a.units_used, a.raters_used), (12, 4));
         let k = super::super::fleiss::fleiss_kappa(&m);
         assert!((k.value.unwrap() - 0.76117).abs() < 5e-6);
+    }
+
+    #[test]
+    fn weighted_ac2_is_finite_and_scale_free_at_extreme_values() {
+        // Weights use differences over the range only, so an affine change of
+        // the values changes nothing; values near f64::MAX used to overflow
+        // the squared range into a NaN chance agreement (a fuzz finding).
+        let m = irr_4raters();
+        for (scale, shift) in [(1e300, 0.0), (5e307, -3.0), (1e-300, 0.0)] {
+            let scaled = irr_4raters_rows().map(|row| row.map(|v| v.map(|x| (x + shift) * scale)));
+            let big = RatingsMatrix::from_rows(4, &scaled).unwrap();
+            for weights in [Weights::Linear, Weights::Quadratic] {
+                let a = gwet(&m, weights, &[]);
+                let b = gwet(&big, weights, &[]);
+                let (x, y) = (a.value.unwrap(), b.value.unwrap());
+                assert!((x - y).abs() < 1e-9, "{weights:?} x{scale}: {x} vs {y}");
+                assert!(b.chance.is_some_and(f64::is_finite), "{weights:?}: {b:?}");
+            }
+        }
     }
 
     #[test]

@@ -22,7 +22,10 @@
 //! Degenerate input: fewer than 2 raters, no complete case
 //! (`NoCompleteCases`), fewer than 2 complete cases (`TooFewUnits`), every
 //! rating equal (`NoVariation`), any other zero denominator
-//! (`ZeroDenominator`). An infinite F (a zero error mean square with
+//! (`ZeroDenominator`), and for (2,k) a negative denominator
+//! (`NegativeVariance`, where pingouin prints a meaningless ratio). A (2,*)
+//! interval whose bounds cross (too few units for the Satterthwaite df) is
+//! left unset. An infinite F (a zero error mean square with
 //! variation between targets) leaves F unset, gives p = 0 and, for the
 //! (1,*) and (3,*) forms, the limiting interval [1, 1].
 
@@ -262,7 +265,17 @@ pub fn icc_from(ms: &MeanSquares, form: IccForm) -> Icc {
         IccForm::Icc21 => ratio(msr - mse, msr + (kf - 1.0) * mse + kf * (msc - mse) / nf),
         IccForm::Icc31 => ratio(msr - mse, msr + (kf - 1.0) * mse),
         IccForm::Icc1k => ratio(msr - msw, msr),
-        IccForm::Icc2k => ratio(msr - mse, msr + (msc - mse) / nf),
+        // The only form whose denominator can be negative (MSE > n MSR +
+        // MSC); pingouin and psych then print the ratio, a value above 1
+        // or an arbitrary positive one, which would read as agreement.
+        IccForm::Icc2k => {
+            let den = msr + (msc - mse) / nf;
+            if den < -1e-300 {
+                Err(Undefined::NegativeVariance)
+            } else {
+                ratio(msr - mse, den)
+            }
+        }
         IccForm::Icc3k => ratio(msr - mse, msr),
     };
     let agreement = Agreement {
@@ -374,6 +387,13 @@ fn interval(
             let c = kf * msc + (kf * nf - kf - nf) * mse;
             let l2 = nf * (msr - f2u * mse) / (f2u * c + nf * msr);
             let u2 = nf * (f2l * msr - mse) / (c + nf * f2l * msr);
+            // With very few complete units the Satterthwaite df can be so
+            // small that the approximation breaks and the bounds cross
+            // (pingouin prints them crossed); no interval is better than a
+            // wrong one.
+            if l2 > u2 {
+                return (None, None);
+            }
             if form == IccForm::Icc21 {
                 (finite(l2), finite(u2))
             } else {
@@ -486,6 +506,71 @@ mod tests {
             icc(&flat, IccForm::Icc1k).agreement.value,
             Err(Undefined::ZeroDenominator)
         );
+        // One wild rating per target (a fuzz finding): MSE = 1,306.8 > n MSR
+        // + MSC = 4 x 153.5 + 356.9, so ICC(2,k)'s denominator is negative and
+        // its formula gives 13.73 (pingouin prints that); the other forms
+        // keep their values (ICC(2,1) -0.275, ICC(3,k) -7.51).
+        // Two complete units (a fuzz finding): the (2,1) bounds crossed,
+        // [-0.0, -0.20]; they are now left unset.
+        let two = RatingsMatrix::from_dense(
+            2,
+            5,
+            &[
+                64.03125,
+                69.028125,
+                61.2,
+                67.59999994970858,
+                64.50250244140625,
+                73.9,
+                85.4,
+                70.3,
+                76.5,
+                6.771653547883034,
+            ]
+            .map(Some),
+        )
+        .unwrap();
+        for form in [IccForm::Icc21, IccForm::Icc2k] {
+            let i = icc(&two, form).inference;
+            assert!(
+                matches!((i.ci_low, i.ci_high), (Some(l), Some(h)) if l <= h)
+                    || (i.ci_low, i.ci_high) == (None, None),
+                "{form:?}: {i:?}"
+            );
+        }
+        let wild = RatingsMatrix::from_dense(
+            4,
+            5,
+            &[
+                64.0,
+                69.028125,
+                61.2,
+                67.6,
+                64.5,
+                88.2,
+                0.0,
+                87.9,
+                93.1,
+                90.0,
+                73.9,
+                85.4,
+                70.3,
+                76.5,
+                6.771653547883034,
+                94.1,
+                96.4,
+                90.4,
+                2.0419938564300537,
+                89.3,
+            ]
+            .map(Some),
+        )
+        .unwrap();
+        let all = icc_all(&wild);
+        let value = |form| all.iter().find(|i| i.form == form).unwrap().agreement.value;
+        assert_eq!(value(IccForm::Icc2k), Err(Undefined::NegativeVariance));
+        assert!((value(IccForm::Icc21).unwrap() + 0.27503).abs() < 5e-5);
+        assert!((value(IccForm::Icc3k).unwrap() + 7.51255).abs() < 5e-5);
     }
 
     proptest! {

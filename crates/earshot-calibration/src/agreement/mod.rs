@@ -66,6 +66,8 @@ pub enum Undefined {
     TooManyValues,
     /// A zero denominator although the ratings vary.
     ZeroDenominator,
+    /// ICC(2,k): the variance estimate in the denominator is negative.
+    NegativeVariance,
 }
 
 impl fmt::Display for Undefined {
@@ -83,6 +85,9 @@ impl fmt::Display for Undefined {
             Undefined::NoCompleteCases => "no unit was rated by every rater (ICC uses complete cases)",
             Undefined::TooManyValues => "too many distinct values for ratio-level alpha",
             Undefined::ZeroDenominator => "the statistic's denominator is zero for this input",
+            Undefined::NegativeVariance => {
+                "the estimated variance in the denominator is negative: the raters disagree far more than the targets differ"
+            }
         })
     }
 }
