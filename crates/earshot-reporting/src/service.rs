@@ -529,12 +529,8 @@ impl Reporting {
     }
 
     async fn quality(&self, tenant: &Tenant, q: &Query) -> Result<Report<QualityFigures>> {
-        let cells: Vec<(QualityKey, QualityCell)> = store::scan(&self.db, tenant, q.range).await?;
-        let it = || cells.iter().map(|(k, c)| (k, c));
-        let groups = group_by(it(), q.dim, &q.filter)
-            .map_err(|e| Error::invalid("group_by", e.to_string()))?;
-        let t = total(it(), &q.filter);
-        reports::quality_report(groups, &t, q.order, q.settings.minimum_sample)
+        let g = store::scan_quality_grouped(&self.db, tenant, q.range, q.dim, &q.filter).await?;
+        reports::quality_report(g.groups, &g.total, q.order, q.settings.minimum_sample)
             .map_err(|e| Error::invalid("order.metric", e.to_string()))
     }
 
@@ -543,12 +539,11 @@ impl Reporting {
         tenant: &Tenant,
         q: &Query,
     ) -> Result<(BTreeMap<String, InteractionCell>, InteractionCell)> {
-        let cells: Vec<(InteractionKey, InteractionCell)> =
-            store::scan(&self.db, tenant, q.range).await?;
-        let it = || cells.iter().map(|(k, c)| (k, c));
-        let groups = group_by(it(), q.dim, &q.filter)
-            .map_err(|e| Error::invalid("group_by", e.to_string()))?;
-        Ok((groups, total(it(), &q.filter)))
+        let g = store::scan_grouped::<InteractionKey, InteractionCell>(
+            &self.db, tenant, q.range, q.dim, &q.filter,
+        )
+        .await?;
+        Ok((g.groups, g.total))
     }
 
     async fn operational(&self, tenant: &Tenant, q: &Query) -> Result<Report<OperationalFigures>> {

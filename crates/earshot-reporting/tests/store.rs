@@ -1,7 +1,8 @@
 //! The reporting store on SQLite and PostgreSQL: stored cells equal the
 //! in-memory reference `rollup::Rollups` on random histories, a duplicate
-//! batch is a no-op, a cursor compare-and-set conflict is detected, and a
-//! grain added by an upgrade is built from the stored day cells.
+//! batch is a no-op, a cursor compare-and-set conflict is detected, a grain
+//! and the quality summary added by upgrades are built from the stored
+//! cells, and reports read from the store equal the reference's.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -15,13 +16,16 @@ use earshot_kit::{
 };
 use earshot_reporting::calendar::DateRange;
 use earshot_reporting::dimension::Channel;
+use earshot_reporting::dimension::Dimension;
 use earshot_reporting::dimension::Filter;
 use earshot_reporting::facts::*;
 use earshot_reporting::rollup::cells::{InteractionCell, QualityCell, QuestionCell};
 use earshot_reporting::rollup::contribution::{RollupContext, contribution};
-use earshot_reporting::rollup::keys::{Grain, InteractionKey, QualityKey, QuestionKey};
-use earshot_reporting::rollup::total;
+use earshot_reporting::rollup::keys::{
+    Grain, InteractionKey, QualityKey, QualitySummaryKey, QuestionKey,
+};
 use earshot_reporting::rollup::{DEFAULT_GRAINS, Rollups};
+use earshot_reporting::rollup::{group_by, total};
 use earshot_reporting::store::{self, Applied, Batch, Change, FactChange, Source};
 
 struct Rng(u64);
@@ -140,6 +144,17 @@ async fn assert_same(db: &Db, tenant: &Tenant, reference: &Rollups) {
             .map(|(k, c)| (k.clone(), c.clone()))
             .collect();
         assert_eq!(got, want, "quality cells at {grain:?}");
+        let got: BTreeMap<QualitySummaryKey, QualityCell> = store::cells_at(db, tenant, grain)
+            .await
+            .unwrap()
+            .into_iter()
+            .collect();
+        let want: BTreeMap<QualitySummaryKey, QualityCell> = reference
+            .quality_summary
+            .at(grain)
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        assert_eq!(got, want, "quality summary cells at {grain:?}");
         let got: BTreeMap<QuestionKey, QuestionCell> = store::cells_at(db, tenant, grain)
             .await
             .unwrap()
@@ -151,6 +166,79 @@ async fn assert_same(db: &Db, tenant: &Tenant, reference: &Rollups) {
             .map(|(k, c)| (k.clone(), c.clone()))
             .collect();
         assert_eq!(got, want, "question cells at {grain:?}");
+    }
+}
+
+/// Reports read from the store (filtered and grouped from the stored rows)
+/// equal the reference's over random periods, groupings and filters.
+async fn assert_reads_same(db: &Db, tenant: &Tenant, reference: &Rollups, r: &mut Rng) {
+    let first = chrono::NaiveDate::from_ymd_opt(2025, 12, 25).unwrap();
+    for _ in 0..12 {
+        let start = first + chrono::Days::new(r.below(80));
+        let range = DateRange::new(start, start + chrono::Days::new(r.below(80))).unwrap();
+        let mut f = Filter::default();
+        match r.below(5) {
+            0 => {
+                f.teams.insert("t1".into());
+            }
+            1 => {
+                f.agents.insert("a1".into());
+                f.agents.insert("a3".into());
+            }
+            2 => {
+                f.channels.insert(Channel::Chat);
+                f.released_only = true;
+            }
+            3 => {
+                f.queues.insert("q0".into());
+            }
+            _ => {}
+        }
+        for dim in [
+            Dimension::Center,
+            Dimension::Agent,
+            Dimension::Team,
+            Dimension::Queue,
+            Dimension::Channel,
+            Dimension::Scorecard,
+            Dimension::Evaluator,
+        ] {
+            let want = group_by(reference.interactions.scan(range), dim, &f);
+            let got =
+                store::scan_grouped::<InteractionKey, InteractionCell>(db, tenant, range, dim, &f)
+                    .await;
+            match want {
+                Ok(want) => {
+                    let got = got.unwrap();
+                    assert_eq!(got.groups, want, "{range:?} {dim:?} {f:?}");
+                    assert_eq!(got.total, total(reference.interactions.scan(range), &f));
+                    assert_eq!(got.cells, reference.interactions.scan(range).len());
+                }
+                Err(_) => assert!(got.is_err(), "{dim:?}"),
+            }
+            // Quality reads pick the summary unless the evaluator matters;
+            // either way the figures are the full quality cells'.
+            let mut fe = f.clone();
+            if r.below(3) == 0 {
+                fe.evaluators.insert("ev1".into());
+            }
+            let want = group_by(reference.quality.scan(range), dim, &fe).unwrap();
+            let got = store::scan_quality_grouped(db, tenant, range, dim, &fe)
+                .await
+                .unwrap();
+            assert_eq!(got.groups, want, "{range:?} {dim:?} {fe:?}");
+            assert_eq!(got.total, total(reference.quality.scan(range), &fe));
+        }
+        // The plain read returns exactly the reference's cells.
+        let mut got: Vec<(QualityKey, QualityCell)> = store::scan(db, tenant, range).await.unwrap();
+        got.sort_by(|a, b| a.0.cmp(&b.0));
+        let want: Vec<(QualityKey, QualityCell)> = reference
+            .quality
+            .scan(range)
+            .into_iter()
+            .map(|(k, c)| (k.clone(), c.clone()))
+            .collect();
+        assert_eq!(got, want);
     }
 }
 
@@ -214,6 +302,7 @@ async fn stored_cells_equal_the_reference_on_random_histories() {
                 cursor = again.last;
             }
             assert_same(&db, &tenant, &reference).await;
+            assert_reads_same(&db, &tenant, &reference, &mut r).await;
             for (id, rec) in &records {
                 assert_eq!(
                     store::record(&db, &tenant, id).await.unwrap().as_ref(),
@@ -309,7 +398,7 @@ async fn sql(db: &Db, statement: &str) {
 }
 
 #[tokio::test]
-async fn an_upgrade_builds_the_ten_day_grain_from_day_cells() {
+async fn an_upgrade_builds_the_ten_day_grain_and_the_quality_summary() {
     for engine in Engine::available() {
         let storage = TestStorage::new(engine).await.unwrap();
         let db = storage
@@ -351,6 +440,13 @@ async fn an_upgrade_builds_the_ten_day_grain_from_day_cells() {
         // grain listed, and a stray ten-day cell (as a replica of the new
         // version could have written) that the build must not count twice.
         sql(&db, "DELETE FROM rollup_grains WHERE grain = 3").await;
+        // ... and before 0003: no quality summary, but a stray summary cell.
+        sql(&db, "DELETE FROM rollup_families WHERE family = 3").await;
+        sql(
+            &db,
+            "DELETE FROM cells WHERE family = 3 AND NOT (tenant_id = 'acme' AND grain = 1)",
+        )
+        .await;
         sql(
             &db,
             "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body)
@@ -396,5 +492,18 @@ async fn an_upgrade_builds_the_ten_day_grain_from_day_cells() {
             total(days.iter().map(|(k, c)| (k, c)), &Filter::default()),
             total(tens.iter().map(|(k, c)| (k, c)), &Filter::default())
         );
+        // And its quality summary: the quality cells merged over evaluators.
+        for grain in DEFAULT_GRAINS {
+            let q: Vec<(QualityKey, QualityCell)> =
+                store::cells_at(&db, &globex, grain).await.unwrap();
+            let summary: Vec<(QualitySummaryKey, QualityCell)> =
+                store::cells_at(&db, &globex, grain).await.unwrap();
+            assert!(!summary.is_empty());
+            assert!(summary.len() <= q.len());
+            assert_eq!(
+                total(q.iter().map(|(k, c)| (k, c)), &Filter::default()),
+                total(summary.iter().map(|(k, c)| (k, c)), &Filter::default())
+            );
+        }
     }
 }

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 
 use cells::{Cell, InteractionCell, QualityCell, QuestionCell};
 use contribution::Contribution;
-use keys::{CellKey, Grain, InteractionKey, QualityKey, QuestionKey};
+use keys::{CellKey, Grain, InteractionKey, QualityKey, QualitySummaryKey, QuestionKey};
 
 use crate::calendar::DateRange;
 use crate::dimension::{Dimension, Filter};
@@ -102,6 +102,8 @@ pub struct Rollups {
     pub interactions: Family<InteractionKey, InteractionCell>,
     /// Quality cells.
     pub quality: Family<QualityKey, QualityCell>,
+    /// The same quality cells merged over evaluators.
+    pub quality_summary: Family<QualitySummaryKey, QualityCell>,
     /// Question cells.
     pub questions: Family<QuestionKey, QuestionCell>,
 }
@@ -123,6 +125,7 @@ impl Rollups {
             grains: g,
             interactions: Family::default(),
             quality: Family::default(),
+            quality_summary: Family::default(),
             questions: Family::default(),
         }
     }
@@ -135,6 +138,7 @@ impl Rollups {
             }
             for (k, cell) in &c.quality {
                 self.quality.add(g, k, cell);
+                self.quality_summary.add(g, &QualitySummaryKey::of(k), cell);
             }
             for (k, cell) in &c.questions {
                 self.questions.add(g, k, cell);
@@ -151,6 +155,8 @@ impl Rollups {
             }
             for (k, cell) in &c.quality {
                 self.quality.subtract(g, k, cell);
+                self.quality_summary
+                    .subtract(g, &QualitySummaryKey::of(k), cell);
             }
             for (k, cell) in &c.questions {
                 self.questions.subtract(g, k, cell);

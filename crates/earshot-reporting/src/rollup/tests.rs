@@ -10,7 +10,7 @@ use proptest::prelude::*;
 
 use super::cells::{Cell, InteractionCell, QualityCell};
 use super::contribution::{RollupContext, ServiceLevelThresholds, contribution};
-use super::keys::{CellKey, Grain};
+use super::keys::{CellKey, Grain, QualitySummaryKey};
 use super::*;
 use crate::calendar::{DateRange, local_date};
 use crate::dimension::{Channel, Dimension, Filter};
@@ -481,6 +481,92 @@ proptest! {
         let scanned_q: QualityCell = total(rollups.quality.scan(range), &Filter::default());
         prop_assert_eq!(scanned_i, raw_i);
         prop_assert_eq!(scanned_q, raw_q);
+    }
+}
+
+fn arb_filter() -> impl Strategy<Value = Filter> {
+    (0u8..6, 0u8..6, 0u8..4, 0usize..4, 0u8..3, any::<bool>()).prop_map(
+        |(a, t, q, c, s, released_only)| {
+            let mut f = Filter::default();
+            // Values past the generators' range leave the field open.
+            if a < 5 {
+                f.agents.insert(format!("a{a}"));
+            }
+            if t < 3 {
+                f.teams.insert(format!("t{t}"));
+            }
+            if q < 3 {
+                f.queues.insert(format!("q{q}"));
+            }
+            if c < 3 {
+                f.channels
+                    .insert([Channel::Voice, Channel::Chat, Channel::Email][c]);
+            }
+            if s < 2 {
+                f.scorecards.insert(format!("s{s}"));
+            }
+            f.released_only = released_only;
+            f
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// The quality summary holds exactly the quality cells merged over
+    /// evaluators at every grain (after any re-scores and retractions), so
+    /// every report that neither groups nor filters by evaluator reads the
+    /// same figures from either.
+    #[test]
+    fn quality_summary_equals_quality_merged_over_evaluators(
+        updates in proptest::collection::vec((0usize..8, proptest::option::of(arb_record())), 1..40),
+        start in 0i64..700,
+        len in 1i64..400,
+        filter in arb_filter(),
+    ) {
+        let grains = [Grain::Day, Grain::TenDay, Grain::Month];
+        let mut current: BTreeMap<usize, InteractionRecord> = BTreeMap::new();
+        let mut rollups = Rollups::new(&grains);
+        for (slot, record) in updates {
+            let old = current.get(&slot).map(|r| contribution(r, &ctx())).unwrap_or_default();
+            // `None` retracts the record's evaluations.
+            let record = record.unwrap_or_else(|| {
+                let mut r = current.get(&slot).cloned().unwrap_or_default();
+                r.evaluations.clear();
+                r
+            });
+            rollups.apply_change(&old, &contribution(&record, &ctx()));
+            current.insert(slot, record);
+        }
+        for grain in grains {
+            let mut merged: BTreeMap<QualitySummaryKey, QualityCell> = BTreeMap::new();
+            for (k, c) in rollups.quality.at(grain) {
+                merged.entry(QualitySummaryKey::of(k)).or_default().add(c);
+            }
+            merged.retain(|_, c| !c.is_zero());
+            let stored: BTreeMap<_, _> =
+                rollups.quality_summary.at(grain).map(|(k, c)| (k.clone(), c.clone())).collect();
+            prop_assert_eq!(merged, stored);
+        }
+        let first = d(2025, 1, 1) + chrono::Days::new(start as u64);
+        let range = DateRange::new(first, first + chrono::Days::new(len as u64 - 1))
+            .unwrap_or_else(|_| unreachable!());
+        for dim in [Dimension::Center, Dimension::Agent, Dimension::Team, Dimension::Queue,
+                    Dimension::Channel, Dimension::Scorecard] {
+            prop_assert!(QualitySummaryKey::serves(dim, &filter));
+            let full = group_by(rollups.quality.scan(range), dim, &filter);
+            let summary = group_by(rollups.quality_summary.scan(range), dim, &filter);
+            prop_assert_eq!(full, summary);
+        }
+        prop_assert_eq!(
+            total(rollups.quality.scan(range), &filter),
+            total(rollups.quality_summary.scan(range), &filter)
+        );
+        let mut by_evaluator = filter.clone();
+        by_evaluator.evaluators.insert("e1".into());
+        prop_assert!(!QualitySummaryKey::serves(Dimension::Agent, &by_evaluator));
+        prop_assert!(!QualitySummaryKey::serves(Dimension::Evaluator, &filter));
     }
 }
 

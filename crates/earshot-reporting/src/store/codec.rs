@@ -11,7 +11,9 @@ use chrono::NaiveDate;
 
 use crate::dimension::Channel;
 use crate::rollup::cells::{ComplaintTally, InteractionCell, QualityCell, QuestionCell};
-use crate::rollup::keys::{Grain, InteractionKey, QualityKey, QuestionKey};
+use crate::rollup::keys::{
+    Grain, InteractionKey, KeyParts, QualityKey, QualitySummaryKey, QuestionKey,
+};
 use crate::stats::{Moments, ScoreHistogram};
 
 const SEP: char = '\u{1f}';
@@ -73,6 +75,9 @@ pub trait StoredKey: Sized {
     fn encode(&self) -> String;
     /// The key back from its date and tuple; `None` when malformed.
     fn decode(date: NaiveDate, s: &str) -> Option<Self>;
+    /// The dimension values of a stored tuple, borrowed from it; `None`
+    /// when malformed. Equal to `decode(..).parts()`.
+    fn parts_of(s: &str) -> Option<KeyParts<'_>>;
 }
 
 impl StoredKey for InteractionKey {
@@ -94,6 +99,18 @@ impl StoredKey for InteractionKey {
             team_id: p.next()?.to_owned(),
             queue_id: p.next()?.to_owned(),
             channel: channel_of(p.next()?)?,
+        })
+    }
+    fn parts_of(s: &str) -> Option<KeyParts<'_>> {
+        let mut p = s.split(SEP);
+        Some(KeyParts {
+            agent_id: p.next()?,
+            team_id: p.next()?,
+            queue_id: Some(p.next()?),
+            channel: Some(channel_of(p.next()?)?),
+            scorecard_id: None,
+            evaluator_id: None,
+            released: None,
         })
     }
 }
@@ -125,6 +142,57 @@ impl StoredKey for QualityKey {
             released: p.next()? == "1",
         })
     }
+    fn parts_of(s: &str) -> Option<KeyParts<'_>> {
+        let mut p = s.split(SEP);
+        Some(KeyParts {
+            agent_id: p.next()?,
+            team_id: p.next()?,
+            queue_id: Some(p.next()?),
+            channel: Some(channel_of(p.next()?)?),
+            scorecard_id: Some(p.next()?),
+            evaluator_id: Some(p.next()?),
+            released: Some(p.next()? == "1"),
+        })
+    }
+}
+
+impl StoredKey for QualitySummaryKey {
+    const FAMILY: i16 = 3;
+    fn encode(&self) -> String {
+        [
+            self.agent_id.as_str(),
+            &self.team_id,
+            &self.queue_id,
+            channel_code(self.channel),
+            &self.scorecard_id,
+            if self.released { "1" } else { "0" },
+        ]
+        .join(&SEP.to_string())
+    }
+    fn decode(date: NaiveDate, s: &str) -> Option<Self> {
+        let mut p = s.split(SEP);
+        Some(QualitySummaryKey {
+            date,
+            agent_id: p.next()?.to_owned(),
+            team_id: p.next()?.to_owned(),
+            queue_id: p.next()?.to_owned(),
+            channel: channel_of(p.next()?)?,
+            scorecard_id: p.next()?.to_owned(),
+            released: p.next()? == "1",
+        })
+    }
+    fn parts_of(s: &str) -> Option<KeyParts<'_>> {
+        let mut p = s.split(SEP);
+        Some(KeyParts {
+            agent_id: p.next()?,
+            team_id: p.next()?,
+            queue_id: Some(p.next()?),
+            channel: Some(channel_of(p.next()?)?),
+            scorecard_id: Some(p.next()?),
+            evaluator_id: None,
+            released: Some(p.next()? == "1"),
+        })
+    }
 }
 
 impl StoredKey for QuestionKey {
@@ -147,6 +215,20 @@ impl StoredKey for QuestionKey {
             scorecard_id: p.next()?.to_owned(),
             question_id: p.next()?.to_owned(),
         })
+    }
+    fn parts_of(s: &str) -> Option<KeyParts<'_>> {
+        let mut p = s.split(SEP);
+        let parts = KeyParts {
+            agent_id: p.next()?,
+            team_id: p.next()?,
+            queue_id: None,
+            channel: None,
+            scorecard_id: Some(p.next()?),
+            evaluator_id: None,
+            released: None,
+        };
+        p.next()?; // the question, as `decode` requires it
+        Some(parts)
     }
 }
 
@@ -343,5 +425,56 @@ impl StoredCell for QuestionCell {
             c.fcr[r] = rd.arr()?;
         }
         Some(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rollup::keys::CellKey;
+    use proptest::prelude::*;
+
+    fn id() -> impl Strategy<Value = String> {
+        "[a-z0-9é-]{0,6}"
+    }
+
+    fn channel() -> impl Strategy<Value = Channel> {
+        (0usize..6).prop_map(|i| Channel::ALL[i])
+    }
+
+    fn date() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 1).unwrap_or(NaiveDate::MIN)
+    }
+
+    proptest! {
+        /// Reading a stored tuple's parts in place gives what decoding the
+        /// key and asking its parts gives, for every family.
+        #[test]
+        fn parts_of_a_stored_key_equal_the_decoded_keys(
+            (a, t, q, s, e, x) in (id(), id(), id(), id(), id(), id()),
+            c in channel(),
+            released: bool,
+        ) {
+            let k = InteractionKey { date: date(), agent_id: a.clone(), team_id: t.clone(), queue_id: q.clone(), channel: c };
+            let stored = k.encode();
+            prop_assert_eq!(InteractionKey::parts_of(&stored), Some(k.parts()));
+            let k = QualityKey {
+                date: date(), agent_id: a.clone(), team_id: t.clone(), queue_id: q, channel: c,
+                scorecard_id: s.clone(), evaluator_id: e, released,
+            };
+            let stored = k.encode();
+            prop_assert_eq!(QualityKey::parts_of(&stored), Some(k.parts()));
+            let summary = QualitySummaryKey::of(&k);
+            let stored = summary.encode();
+            prop_assert_eq!(QualitySummaryKey::parts_of(&stored), Some(summary.parts()));
+            prop_assert_eq!(QualitySummaryKey::decode(date(), &stored), Some(summary));
+            let k = QuestionKey { date: date(), agent_id: a, team_id: t, scorecard_id: s, question_id: x };
+            let stored = k.encode();
+            prop_assert_eq!(QuestionKey::parts_of(&stored), Some(k.parts()));
+            // A truncated tuple is malformed for both.
+            let cut = &stored[..stored.rfind(SEP).unwrap_or(0)];
+            prop_assert!(QuestionKey::decode(date(), cut).is_none());
+            prop_assert!(QuestionKey::parts_of(cut).is_none());
+        }
     }
 }

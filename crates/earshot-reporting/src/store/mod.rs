@@ -7,6 +7,7 @@
 //! | `records` | per interaction: the [`InteractionRecord`] and the context its contribution was computed in |
 //! | `cells` | rollup cells per tenant × family × grain × date × key (see [`codec`]) |
 //! | `rollup_grains` | the grains complete for the whole history ([`build_grains`] builds the others at start) |
+//! | `rollup_families` | the cell families complete for the whole history ([`build_grains`] projects the quality summary at start) |
 //! | `tenant_context` | the tenant's time zone, from sampling's feed |
 //! | `settings` | the tenant's reporting settings (encoded), etag, service-level thresholds |
 //!
@@ -19,6 +20,7 @@
 //! cell in memory and written once per cell.
 
 pub mod codec;
+pub mod read;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -30,16 +32,17 @@ use earshot_kit::{
     db::{Db, Tx, TxInner},
     with_pool, with_tx,
 };
-use sqlx::Row as _;
 
 use crate::calendar::DateRange;
-use crate::dimension::Channel;
+use crate::dimension::{Channel, Dimension, Filter};
 use crate::facts::{Complaint, EvaluationFact, InteractionFact, InteractionRecord, SurveyFact};
 use crate::rollup::cells::{Cell, InteractionCell, QualityCell, QuestionCell};
 use crate::rollup::contribution::{RollupContext, ServiceLevelThresholds, contribution};
 use crate::rollup::cover::cover;
-use crate::rollup::keys::{CellKey, Grain, InteractionKey, QualityKey, QuestionKey};
-use crate::rollup::{DEFAULT_GRAINS, Rollups};
+use crate::rollup::keys::{
+    CellKey, Grain, InteractionKey, QualityKey, QualitySummaryKey, QuestionKey,
+};
+use crate::rollup::{DEFAULT_GRAINS, Rollups, UnsupportedDimension};
 use codec::{StoredCell, StoredKey, day_number, grain_code};
 
 /// A change feed reporting follows.
@@ -272,6 +275,7 @@ pub async fn apply_changes(tx: &mut Tx, changes: &[FactChange]) -> Result<()> {
         for grain in DEFAULT_GRAINS {
             write_delta(tx, &tenant, grain, delta.interactions.at(grain)).await?;
             write_delta(tx, &tenant, grain, delta.quality.at(grain)).await?;
+            write_delta(tx, &tenant, grain, delta.quality_summary.at(grain)).await?;
             write_delta(tx, &tenant, grain, delta.questions.at(grain)).await?;
         }
     }
@@ -712,6 +716,109 @@ where
     K: CellKey + StoredKey,
     C: Cell + StoredCell,
 {
+    let mut times = ScanTimes::default();
+    let raw = fetch::<K>(db, tenant, range, &mut times).await?;
+    let mut out = Vec::new();
+    let start = Instant::now();
+    out.reserve(raw.len());
+    for row in raw.iter() {
+        let (day, key, body) = row?;
+        out.push(decode_cell(day, key, body)?);
+    }
+    times.decode = start.elapsed();
+    Ok((out, times))
+}
+
+/// Cells of one family covering `range`, filtered and merged per group of
+/// `dimension` and in total, straight from the stored rows: keys are
+/// filtered and grouped from their stored form, and only the group ids are
+/// allocated. The same figures as [`scan`] followed by
+/// [`crate::rollup::group_by`] and [`crate::rollup::total`].
+pub async fn scan_grouped<K, C>(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+    dimension: Dimension,
+    filter: &Filter,
+) -> Result<Grouped<C>>
+where
+    K: CellKey + StoredKey,
+    C: Cell + StoredCell,
+{
+    let mut times = ScanTimes::default();
+    let raw = fetch::<K>(db, tenant, range, &mut times).await?;
+    let start = Instant::now();
+    let mut total = C::default();
+    let mut groups: HashMap<&str, C> = HashMap::new();
+    for row in raw.iter() {
+        let (_, key, body) = row?;
+        let parts = K::parts_of(key).ok_or_else(|| Error::internal("corrupt rollup key"))?;
+        if !parts.passes(filter) {
+            continue;
+        }
+        let id = parts.group_id(dimension).ok_or_else(|| {
+            Error::invalid("group_by", UnsupportedDimension(dimension).to_string())
+        })?;
+        let cell = C::decode(body).ok_or_else(|| Error::internal("corrupt rollup cell"))?;
+        total.add(&cell);
+        match groups.get_mut(id) {
+            Some(g) => g.add(&cell),
+            None => {
+                groups.insert(id, cell);
+            }
+        }
+    }
+    let groups = groups
+        .into_iter()
+        .map(|(id, c)| (id.to_owned(), c))
+        .collect();
+    times.decode = start.elapsed();
+    Ok(Grouped {
+        groups,
+        total,
+        cells: raw.len(),
+        times,
+    })
+}
+
+/// The quality cells covering `range`, filtered and merged per group:
+/// [`scan_grouped`] over the quality summary when the report neither groups
+/// nor filters by evaluator (see [`QualitySummaryKey::serves`]), over the
+/// full quality cells otherwise. Both give the same figures.
+pub async fn scan_quality_grouped(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+    dimension: Dimension,
+    filter: &Filter,
+) -> Result<Grouped<QualityCell>> {
+    if QualitySummaryKey::serves(dimension, filter) {
+        scan_grouped::<QualitySummaryKey, QualityCell>(db, tenant, range, dimension, filter).await
+    } else {
+        scan_grouped::<QualityKey, QualityCell>(db, tenant, range, dimension, filter).await
+    }
+}
+
+/// What [`scan_grouped`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouped<C> {
+    /// One merged cell per group id, ordered by id.
+    pub groups: BTreeMap<String, C>,
+    /// Every cell that passed the filter, merged.
+    pub total: C,
+    /// Stored cells read.
+    pub cells: usize,
+    /// Where the time went (`decode` includes filtering and merging).
+    pub times: ScanTimes,
+}
+
+/// The stored rows of one family covering `range`, in one buffer.
+async fn fetch<K: StoredKey>(
+    db: &Db,
+    tenant: &Tenant,
+    range: DateRange,
+    times: &mut ScanTimes,
+) -> Result<read::RawCells> {
     // Consecutive pieces of one grain are one index range.
     let mut runs: Vec<(Grain, i32, i32)> = Vec::new();
     for p in cover(range, &DEFAULT_GRAINS) {
@@ -721,36 +828,13 @@ where
             _ => runs.push((p.grain, d, d)),
         }
     }
-    let mut out = Vec::new();
-    let mut times = ScanTimes::default();
+    let mut raw = read::RawCells::default();
     for (grain, lo, hi) in runs {
         let start = Instant::now();
-        with_pool!(db.read(), |p| {
-            let rows = sqlx::query(
-                "SELECT day, cell_key, body FROM cells
-                 WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5",
-            )
-            .bind(tenant.id())
-            .bind(K::FAMILY)
-            .bind(grain_code(grain))
-            .bind(lo)
-            .bind(hi)
-            .fetch_all(p)
-            .await?;
-            let fetched = Instant::now();
-            times.fetch += fetched - start;
-            // Decode from the rows' own buffers: no copy of key or body.
-            out.reserve(rows.len());
-            for row in &rows {
-                let day: i32 = row.try_get(0)?;
-                let key: &str = row.try_get(1)?;
-                let body: &[u8] = row.try_get(2)?;
-                out.push(decode_cell(day, key, body)?);
-            }
-            times.decode += fetched.elapsed();
-        });
+        read::cells(db, tenant, K::FAMILY, grain_code(grain), (lo, hi), &mut raw).await?;
+        times.fetch += start.elapsed();
     }
-    Ok((out, times))
+    Ok(raw)
 }
 
 fn decode_cell<K: StoredKey, C: StoredCell>(day: i32, key: &str, body: &[u8]) -> Result<(K, C)> {
@@ -763,8 +847,9 @@ fn decode_cell<K: StoredKey, C: StoredCell>(day: i32, key: &str, body: &[u8]) ->
 /// Builds every kept grain that the `rollup_grains` table does not list
 /// yet from the day cells, and lists it: an upgrade that adds a grain (the
 /// ten-day grain of migration 0002) gets it for the whole stored history
-/// before the service reads or applies anything. Runs at start; a no-op
-/// once every grain is listed.
+/// before the service reads or applies anything. Likewise the quality
+/// summary of migration 0003, projected from the quality cells and listed
+/// in `rollup_families`. Runs at start; a no-op once everything is listed.
 pub async fn build_grains(db: &Db) -> Result<()> {
     let mut tx = db.begin().await?;
     // Every apply moves a cursor first: holding the cursor rows keeps other
@@ -791,6 +876,7 @@ pub async fn build_grains(db: &Db) -> Result<()> {
             .map(|_| ()))?;
         build_family::<InteractionCell>(&mut tx, InteractionKey::FAMILY, grain).await?;
         build_family::<QualityCell>(&mut tx, QualityKey::FAMILY, grain).await?;
+        build_family::<QualityCell>(&mut tx, QualitySummaryKey::FAMILY, grain).await?;
         build_family::<QuestionCell>(&mut tx, QuestionKey::FAMILY, grain).await?;
         with_tx!(tx, |c| sqlx::query(
             "INSERT INTO rollup_grains (grain) VALUES ($1)"
@@ -801,11 +887,91 @@ pub async fn build_grains(db: &Db) -> Result<()> {
         .map(|_| ()))?;
         built = true;
     }
+    // The quality summary (migration 0003): projected from the quality
+    // cells at every grain, all of it rebuilt (cells a replica of this
+    // version may already have added included).
+    let families: Vec<(i16,)> =
+        with_tx!(tx, |c| sqlx::query_as("SELECT family FROM rollup_families")
+            .fetch_all(&mut *c)
+            .await)?;
+    if !families.iter().any(|(f,)| *f == QualitySummaryKey::FAMILY) {
+        with_tx!(tx, |c| sqlx::query("DELETE FROM cells WHERE family = $1")
+            .bind(QualitySummaryKey::FAMILY)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))?;
+        for grain in DEFAULT_GRAINS {
+            build_quality_summary(&mut tx, grain).await?;
+        }
+        with_tx!(tx, |c| sqlx::query(
+            "INSERT INTO rollup_families (family) VALUES ($1)"
+        )
+        .bind(QualitySummaryKey::FAMILY)
+        .execute(&mut *c)
+        .await
+        .map(|_| ()))?;
+        built = true;
+    }
     if built {
         tx.commit().await
     } else {
         tx.rollback().await
     }
+}
+
+/// Projects the quality cells of one grain onto the summary keys, tenant by
+/// tenant and month by month.
+async fn build_quality_summary(tx: &mut Tx, grain: Grain) -> Result<()> {
+    let g = grain_code(grain);
+    let spans: Vec<(String, i32, i32)> = with_tx!(tx, |c| sqlx::query_as(
+        "SELECT tenant_id, MIN(day), MAX(day) FROM cells
+         WHERE family = $1 AND grain = $2 GROUP BY tenant_id"
+    )
+    .bind(QualityKey::FAMILY)
+    .bind(g)
+    .fetch_all(&mut *c)
+    .await)?;
+    for (tenant_id, first, last) in spans {
+        let tenant = Tenant::trusted(&tenant_id);
+        let mut month = Grain::Month.start_of(codec::day_date(first));
+        let last = codec::day_date(last);
+        while month <= last {
+            let next = Grain::Month.next_start(month);
+            let rows: Vec<(i32, String, Vec<u8>)> = with_tx!(tx, |c| sqlx::query_as(
+                "SELECT day, cell_key, body FROM cells
+                 WHERE tenant_id = $1 AND family = $2 AND grain = $3 AND day BETWEEN $4 AND $5"
+            )
+            .bind(tenant.id())
+            .bind(QualityKey::FAMILY)
+            .bind(g)
+            .bind(day_number(month))
+            .bind(day_number(next) - 1)
+            .fetch_all(&mut *c)
+            .await)?;
+            let mut sums: BTreeMap<QualitySummaryKey, QualityCell> = BTreeMap::new();
+            for (d, key, body) in rows {
+                let (k, cell): (QualityKey, QualityCell) = decode_cell(d, &key, &body)?;
+                sums.entry(QualitySummaryKey::of(&k))
+                    .or_default()
+                    .add(&cell);
+            }
+            let keys: Vec<(i32, String, &QualityCell)> = sums
+                .iter()
+                .filter(|(_, c)| !c.is_zero())
+                .map(|(k, c)| (day_number(k.date), k.encode(), c))
+                .collect();
+            let cells: Vec<(i32, &str, Vec<u8>)> = keys
+                .iter()
+                .map(|(d, k, c)| (*d, k.as_str(), c.encode()))
+                .collect();
+            put_cells(tx, &tenant, QualitySummaryKey::FAMILY, g, &cells).await?;
+            if next <= month {
+                break;
+            }
+            month = next;
+        }
+    }
+    Ok(())
 }
 
 /// Sums one family's day cells into `grain`, tenant by tenant and month by
