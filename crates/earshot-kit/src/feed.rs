@@ -109,7 +109,37 @@ pub(crate) async fn ensure_schema(db: &Db) -> Result<()> {
             return Err(e.into());
         }
     }
-    tx.commit().await
+    tx.commit().await?;
+    if db.backend() == Backend::Postgres {
+        prefer_lz4(db).await;
+    }
+    Ok(())
+}
+
+/// Compresses new payloads with lz4 instead of PostgreSQL's default pglz:
+/// an ingest batch's events are tens of kilobytes, and pglz took about 6%
+/// of the server's time on the ingest benchmark; lz4 compresses them
+/// several times faster. Best effort, once per table: a server built without lz4
+/// (or a compatible engine without the clause) keeps its default.
+async fn prefer_lz4(db: &Db) {
+    let crate::db::Pool::Postgres(pool) = db.read() else {
+        return;
+    };
+    let current: std::result::Result<Option<String>, sqlx::Error> = sqlx::query_scalar(
+        "SELECT attcompression::text FROM pg_attribute \
+         WHERE attrelid = 'feed_events'::regclass AND attname = 'payload'",
+    )
+    .fetch_optional(pool)
+    .await;
+    if let Ok(Some(c)) = current
+        && c != "l"
+        && let Err(e) =
+            sqlx::query("ALTER TABLE feed_events ALTER COLUMN payload SET COMPRESSION lz4")
+                .execute(pool)
+                .await
+    {
+        tracing::debug!(error = %e, "feed payloads keep the default compression");
+    }
 }
 
 /// Appends `events` for `tenant` inside `tx`. Call it after the state change

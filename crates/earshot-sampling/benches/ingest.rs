@@ -498,6 +498,7 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
 
     // `streams` concurrent IngestInteractions streams, batches dealt round
     // robin, each stream with `window` unacknowledged batches in flight.
+    earshot_sampling::store::phases::reset();
     let started = Instant::now();
     let mut streams = Vec::new();
     for s in 0..opts.streams {
@@ -552,6 +553,21 @@ async fn earshot(rows: &Arc<Vec<Row>>, storage: &TestStorage, opts: &Opts) -> Re
         selected += sel;
     }
     let elapsed = started.elapsed();
+    let phases = earshot_sampling::store::phases::totals()
+        .into_iter()
+        .map(|(name, d)| {
+            format!(
+                "{name} {:.1}s ({:.0}%)",
+                d.as_secs_f64(),
+                100.0 * d.as_secs_f64() / elapsed.as_secs_f64()
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    println!(
+        "  phases (summed over streams, share of {:.1}s): {phases}",
+        elapsed.as_secs_f64()
+    );
     anyhow::ensure!(
         created as usize == rows.len(),
         "created {created} of {}",

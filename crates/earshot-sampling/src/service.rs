@@ -6,7 +6,7 @@
 //! nothing changed), and then calls the store. Things a caller may not see
 //! answer `NOT_FOUND`, as if they did not exist.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use earshot_kit::{
     auth::{self, Caller, Role},
@@ -148,6 +148,16 @@ fn range_checked(
         )),
         _ => Err(Error::invalid(field, "needs start_time and end_time")),
     }
+}
+
+/// A group of ingest batches being stored.
+struct Running {
+    /// The batches' ids, in order, for their acknowledgements.
+    batch_ids: Vec<String>,
+    /// The interaction ids of the group.
+    ids: HashSet<String>,
+    /// The transaction.
+    task: tokio::task::JoinHandle<Result<Vec<crate::store::ingest::BatchResult>>>,
 }
 
 impl Sampling {
@@ -441,78 +451,146 @@ impl SamplingService for Sampling {
             mpsc::channel::<std::result::Result<pb::IngestInteractionsResponse, Status>>(4);
         let this = self.clone();
         tokio::spawn(async move {
-            // A refused batch that ends the stream after the group before it.
+            // On PostgreSQL two groups are stored at once: the next one
+            // looks its ids up and writes its new rows while the one before
+            // finishes (see `store::ingest::Turn`). SQLite has one writer.
+            let depth = match this.store.db().backend() {
+                earshot_kit::db::Backend::Postgres => 2,
+                earshot_kit::db::Backend::Sqlite => 1,
+            };
+            let mut running: VecDeque<Running> = VecDeque::new();
+            // A refused batch that ends the stream after the groups before it.
             let mut refused: Option<Status> = None;
-            // A ready batch that shares an id with the group before it: it
-            // starts the next group, so a re-sent id sees the earlier send
-            // committed (outcomes and revisions as if stored one by one).
+            // A ready batch not yet stored: it shares an id with a group
+            // being stored (so waits for it, and a re-sent id sees the
+            // earlier send committed: outcomes and revisions as if stored
+            // one by one), or arrived while the pipeline was full.
             let mut carry: Option<Ready> = None;
-            while refused.is_none() {
-                let first = match carry.take() {
-                    Some(c) => c,
-                    None => tokio::select! {
-                        _ = this.shutdown.cancelled() => break,
-                        n = ready_rx.recv() => match n {
-                            Some(n) => n,
-                            None => break,
-                        },
-                    },
-                };
-                let mut ids = Vec::new();
-                let mut group = Vec::new();
-                let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
-                let mut items = 0;
-                let mut next = Some(first);
-                while let Some((batch_id, prepared)) = next.take() {
-                    match prepared {
-                        Ok(p) => {
-                            if !group.is_empty() && p.ids().any(|id| seen.contains(id)) {
-                                carry = Some((batch_id, Ok(p)));
-                                break;
-                            }
-                            seen.extend(p.ids().map(str::to_owned));
-                            items += p.len();
-                            ids.push(batch_id);
-                            group.push(p);
+            let mut input_open = true;
+            let mut previous_turn: Option<tokio::sync::oneshot::Receiver<()>> = None;
+            loop {
+                let can_start = refused.is_none() && running.len() < depth;
+                if can_start && carry.is_none() && input_open {
+                    if running.is_empty() {
+                        tokio::select! {
+                            _ = this.shutdown.cancelled() => input_open = false,
+                            n = ready_rx.recv() => match n {
+                                Some(n) => carry = Some(n),
+                                None => input_open = false,
+                            },
                         }
-                        Err(e) => {
-                            refused = Some(e);
-                            break;
-                        }
-                    }
-                    if items < crate::store::ingest::MAX_GROUP_ITEMS {
-                        next = ready_rx.try_recv().ok();
+                    } else {
+                        carry = ready_rx.try_recv().ok();
                     }
                 }
-                if !group.is_empty() {
-                    let stored = this
-                        .store
-                        .store_prepared(caller.tenant(), group, now_millis())
-                        .await;
-                    let replies: Vec<std::result::Result<_, Status>> = match stored {
-                        Ok(results) => ids
-                            .into_iter()
-                            .zip(results)
-                            .map(|(batch_id, r)| {
-                                Ok(pb::IngestInteractionsResponse {
-                                    batch_id,
-                                    results: r.results,
-                                    counts: Some(r.counts),
-                                    selected: r.selected,
-                                })
-                            })
-                            .collect(),
-                        Err(e) => vec![Err(e.into_status())],
-                    };
-                    let mut stop = false;
-                    for reply in replies {
-                        let failed = reply.is_err();
-                        if tx.send(reply).await.is_err() || failed {
-                            stop = true;
-                            break;
+                let blocked = carry.as_ref().is_some_and(|(_, p)| {
+                    p.as_ref()
+                        .is_ok_and(|p| p.ids().any(|id| running.iter().any(|r| r.ids.contains(id))))
+                });
+                if can_start
+                    && !blocked
+                    && let Some(first) = carry.take()
+                {
+                    let mut ids = Vec::new();
+                    let mut group = Vec::new();
+                    let mut seen: HashSet<String> = HashSet::new();
+                    let mut items = 0;
+                    let mut next = Some(first);
+                    while let Some((batch_id, prepared)) = next.take() {
+                        match prepared {
+                            Ok(p) => {
+                                let shared = |id: &str| {
+                                    seen.contains(id) || running.iter().any(|r| r.ids.contains(id))
+                                };
+                                if !group.is_empty() && p.ids().any(shared) {
+                                    carry = Some((batch_id, Ok(p)));
+                                    break;
+                                }
+                                seen.extend(p.ids().map(str::to_owned));
+                                items += p.len();
+                                ids.push(batch_id);
+                                group.push(p);
+                            }
+                            Err(e) => {
+                                refused = Some(e);
+                                break;
+                            }
+                        }
+                        if items < crate::store::ingest::MAX_GROUP_ITEMS {
+                            next = ready_rx.try_recv().ok();
                         }
                     }
-                    if stop {
+                    if !group.is_empty() {
+                        let (told, turn) = tokio::sync::oneshot::channel();
+                        let turn = crate::store::ingest::Turn {
+                            previous: previous_turn.replace(turn),
+                            next: Some(told),
+                        };
+                        let store = this.store.clone();
+                        let tenant = caller.tenant().clone();
+                        running.push_back(Running {
+                            batch_ids: ids,
+                            ids: seen,
+                            task: tokio::spawn(async move {
+                                store
+                                    .store_prepared(&tenant, group, now_millis(), turn)
+                                    .await
+                            }),
+                        });
+                    }
+                    continue;
+                }
+                // Wait for the oldest group; meanwhile a batch that arrives
+                // can start the next group when there is room for it.
+                let room =
+                    refused.is_none() && carry.is_none() && input_open && running.len() < depth;
+                let Some(front) = running.front_mut() else {
+                    if carry.is_none() && (!input_open || refused.is_some()) {
+                        break;
+                    }
+                    continue;
+                };
+                let stored = tokio::select! {
+                    biased;
+                    done = &mut front.task => done,
+                    n = ready_rx.recv(), if room => {
+                        match n {
+                            Some(n) => carry = Some(n),
+                            None => input_open = false,
+                        }
+                        continue;
+                    }
+                };
+                let Some(done) = running.pop_front() else {
+                    break;
+                };
+                let stored = stored
+                    .unwrap_or_else(|e| Err(Error::Internal(format!("ingest task failed: {e}"))));
+                let replies: Vec<std::result::Result<_, Status>> = match stored {
+                    Ok(results) => done
+                        .batch_ids
+                        .into_iter()
+                        .zip(results)
+                        .map(|(batch_id, r)| {
+                            Ok(pb::IngestInteractionsResponse {
+                                batch_id,
+                                results: r.results,
+                                counts: Some(r.counts),
+                                selected: r.selected,
+                            })
+                        })
+                        .collect(),
+                    Err(e) => vec![Err(e.into_status())],
+                };
+                for reply in replies {
+                    let failed = reply.is_err();
+                    if tx.send(reply).await.is_err() || failed {
+                        // Groups after a failed one are not acknowledged;
+                        // stop them (whatever they committed is what a
+                        // retry finds unchanged).
+                        for r in &running {
+                            r.task.abort();
+                        }
                         return;
                     }
                 }

@@ -272,3 +272,63 @@ async fn feedback_with_a_nul_in_its_interaction_id_is_rejected_not_an_error() {
         );
     }
 }
+
+/// Two streams (here two replicas) storing contacts of the same customers
+/// at the same moment: each contact of one repeats a contact of the other,
+/// and every repeat is found, whichever transaction commits first (on
+/// PostgreSQL the tenant's ingest transactions take turns from the repeat
+/// probe to commit).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_streams_find_the_repeat_contacts_between_them() {
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let a = open(&storage).await;
+        let b = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        let base = now - DAY;
+        let contact = |id: String, customer: String, arrived: i64| pb::Interaction {
+            customer_ref: customer,
+            ..interaction(&id, "agent-1", arrived)
+        };
+        let rounds = 8;
+        let per_batch = 25;
+        for r in 0..rounds {
+            let batch = |side: &str, offset: i64| -> Vec<pb::Interaction> {
+                (0..per_batch)
+                    .map(|k| {
+                        contact(
+                            format!("{side}-{r}-{k}"),
+                            format!("customer-{r}-{k}"),
+                            base + (r * per_batch + k) * 1_000 + offset,
+                        )
+                    })
+                    .collect()
+            };
+            let (first, second) = (batch("first", 0), batch("second", 60_000));
+            let (x, y) = tokio::join!(
+                a.ingest(&tenant, first, now),
+                b.ingest(&tenant, second, now)
+            );
+            assert_eq!(x.unwrap().counts.created, per_batch as i32, "{engine:?}");
+            assert_eq!(y.unwrap().counts.created, per_batch as i32, "{engine:?}");
+        }
+        for r in 0..rounds {
+            for k in 0..per_batch {
+                let (stored, _, _) = a
+                    .interaction(&tenant, &format!("first-{r}-{k}"))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let repeat = stored
+                    .repeat
+                    .unwrap_or_else(|| panic!("{engine:?}: first-{r}-{k} has no repeat contact"));
+                assert_eq!(
+                    repeat.repeat_interaction.map(|i| i.as_str().to_owned()),
+                    Some(format!("second-{r}-{k}")),
+                    "{engine:?}"
+                );
+            }
+        }
+    }
+}

@@ -28,6 +28,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Instant;
 
 use earshot_kit::{
     auth::Tenant,
@@ -40,6 +41,7 @@ use earshot_kit::{
 use earshot_proto::sampling::v1 as pb;
 
 use super::interactions::{self, NewRow};
+use super::phases::{self, Phase};
 use super::rows::{Stored, fcr, fcr_code, repeat_message};
 use super::select::{self, Env, Offer};
 use super::{Store, append, event, placeholders};
@@ -49,8 +51,19 @@ use crate::ingest::{self as rules, IngestOutcome};
 use crate::interaction::{Direction, Interaction};
 use crate::plan::{Plan, RuleCondition};
 use crate::repeat_contact::{self, Contact, RepeatContact, RepeatSource};
-use crate::settings::Settings;
 use crate::targeted::LateFacts;
+
+/// The place of a group of batches among the groups of one stream that are
+/// stored at once: a group takes the tenant's ingest lock (after writing
+/// its new rows, before everything that reads what earlier groups stored)
+/// only once the group before it has, so groups apply in stream order.
+#[derive(Debug, Default)]
+pub struct Turn {
+    /// Resolves once the group before has the lock (or has ended).
+    pub previous: Option<tokio::sync::oneshot::Receiver<()>>,
+    /// Told once this group has the lock (dropped: it ended).
+    pub next: Option<tokio::sync::oneshot::Sender<()>>,
+}
 
 /// The most items stored in one group commit (see [`Store::store_prepared`]).
 pub const MAX_GROUP_ITEMS: usize = 4 * crate::ingest::MAX_BATCH_ITEMS;
@@ -177,6 +190,7 @@ pub fn prepare(
     now: i64,
     hash: Option<(&Tenant, &CustomerRefHasher)>,
 ) -> Prepared {
+    let started = Instant::now();
     let mut out = BatchResult {
         results: Vec::with_capacity(items.len()),
         ..Default::default()
@@ -207,6 +221,7 @@ pub fn prepare(
             }
         }
     }
+    phases::add(Phase::Prepare, started);
     Prepared { out, valid }
 }
 
@@ -224,6 +239,7 @@ impl Store {
                 tenant,
                 vec![prepare(items, now, self.hasher().map(|h| (tenant, h)))],
                 now,
+                Turn::default(),
             )
             .await?;
         Ok(results.pop().unwrap_or_default())
@@ -240,6 +256,7 @@ impl Store {
         tenant: &Tenant,
         batches: Vec<Prepared>,
         now: i64,
+        mut turn: Turn,
     ) -> Result<Vec<BatchResult>> {
         // One run over the batches' items, in order; `Valid::index` points
         // into the concatenated results.
@@ -257,13 +274,20 @@ impl Store {
         }
         let mut selected: Vec<String> = Vec::new();
         if !valid.is_empty() {
+            let started = Instant::now();
             let settings = self.settings(tenant).await?.settings;
             let plans = self.active_plans(tenant).await?;
+            phases::add(Phase::Context, started);
+            let env = Env {
+                tenant,
+                settings: &settings,
+                now,
+            };
             let mut attempt = 0;
             loop {
                 attempt += 1;
                 match self
-                    .ingest_once(tenant, &settings, &plans, &valid, &mut merged, now)
+                    .ingest_once(&env, &plans, &valid, &mut merged, &mut turn)
                     .await
                 {
                     Err(Error::Aborted(msg)) if attempt < 5 => {
@@ -319,64 +343,72 @@ impl Store {
 
     async fn ingest_once(
         &self,
-        tenant: &Tenant,
-        settings: &Settings,
+        env: &Env<'_>,
         plans: &[Arc<Plan>],
         valid: &[Valid],
         out: &mut BatchResult,
-        now: i64,
+        turn: &mut Turn,
     ) -> Result<Vec<String>> {
+        let (tenant, settings, now) = (env.tenant, env.settings, env.now);
         let window = settings.repeat_contact_window_ms;
+        let t = Instant::now();
         let mut tx = self.db.begin().await?;
+        let t = phases::add(Phase::Begin, t);
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
         let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
+        let t = phases::add(Phase::Lookup, t);
 
-        // Classify in order; a repeated id applies on top of the earlier one.
-        let mut current: HashMap<&str, &Interaction> = HashMap::new();
-        let mut order: Vec<&str> = Vec::new();
-        for v in valid {
-            let id = v.interaction.id.as_str();
-            let before = current
-                .get(id)
-                .copied()
-                .or_else(|| stored.get(id).map(|s| &s.interaction));
-            let outcome = rules::classify(before, &v.interaction);
-            let (code, fields) = match &outcome {
-                IngestOutcome::Created => (pb::IngestOutcome::Created, Vec::new()),
-                IngestOutcome::Updated(f) => (
-                    pb::IngestOutcome::Updated,
-                    f.iter().map(|s| (*s).to_owned()).collect(),
-                ),
-                IngestOutcome::Unchanged => (pb::IngestOutcome::Unchanged, Vec::new()),
-                IngestOutcome::Stale => (pb::IngestOutcome::Stale, Vec::new()),
-            };
-            if let Some(r) = out.results.get_mut(v.index) {
-                r.outcome = code as i32;
-                r.changed_fields = fields;
-                r.violations.clear();
-            }
-            if outcome.writes() {
-                if !current.contains_key(id) {
-                    order.push(id);
-                }
-                current.insert(id, &v.interaction);
-            }
-        }
+        let (mut current, mut order) = classify_all(valid, &stored, out);
 
-        // Write.
-        let mut new_rows = Vec::new();
-        for id in &order {
-            let Some(i) = current.get(id) else { continue };
-            if stored.contains_key(*id) {
-                interactions::update_facts(&mut tx, tenant, i, now).await?;
-            } else {
-                new_rows.push(NewRow {
-                    interaction: i,
-                    now,
-                });
-            }
-        }
+        // New rows first: they are invisible to other transactions until
+        // commit, so writing them before the tenant's lock below lets
+        // another group (of this stream or another) finish meanwhile.
+        let new_rows: Vec<NewRow<'_>> = order
+            .iter()
+            .filter(|id| !stored.contains_key(**id))
+            .filter_map(|id| current.get(id))
+            .map(|i| NewRow {
+                interaction: i,
+                now,
+            })
+            .collect();
         interactions::insert_new(&mut tx, tenant, &new_rows).await?;
+        let t = phases::add(Phase::Write, t);
+
+        // From here to commit, this tenant's ingest transactions run one at
+        // a time, so each sees the interactions that the one before stored:
+        // a repeat contact between two of them is found by the later.
+        if let Some(turn) = turn.previous.take() {
+            let _ = turn.await;
+        }
+        lock_tenant(&mut tx, tenant).await?;
+        if let Some(next) = turn.next.take() {
+            let _ = next.send(());
+        }
+        let t = phases::add(Phase::Lock, t);
+
+        // What was stored may have changed meanwhile (a void, a re-send):
+        // read it again and classify against it. New ids cannot have been
+        // stored by anyone else (the `COPY` holds them).
+        let stored = if stored.is_empty() {
+            stored
+        } else {
+            let keys: Vec<&str> = stored.keys().map(String::as_str).collect();
+            let again = interactions::lookup(&mut tx, tenant, &keys).await?;
+            if again.len() != stored.len() {
+                return Err(Error::Aborted(
+                    "an interaction was removed while storing a batch".into(),
+                ));
+            }
+            (current, order) = classify_all(valid, &again, out);
+            again
+        };
+        for id in &order {
+            if let (Some(i), true) = (current.get(id), stored.contains_key(*id)) {
+                interactions::update_facts(&mut tx, tenant, i, now).await?;
+            }
+        }
+        phases::add(Phase::Write, t);
 
         // Repeat contacts.
         let written: Vec<&Interaction> = order
@@ -384,17 +416,13 @@ impl Store {
             .filter_map(|id| current.get(id).copied())
             .collect();
         let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
+        let t = Instant::now();
         let voided: HashMap<&str, &RepeatContact> = voids
             .iter()
             .map(|v| (v.earlier.as_str(), &v.repeat))
             .collect();
 
         // Selection.
-        let env = Env {
-            tenant,
-            settings,
-            now,
-        };
         let mut offers: Vec<Offer<'_>> = Vec::new();
         for id in &order {
             let Some(i) = current.get(id) else { continue };
@@ -441,7 +469,7 @@ impl Store {
                 });
             }
         }
-        let made = select::apply_plans(&mut tx, &env, plans, &offers).await?;
+        let made = select::apply_plans(&mut tx, env, plans, &offers).await?;
         let selected: Vec<String> = made
             .selections
             .iter()
@@ -449,6 +477,7 @@ impl Store {
             .filter(|d| current.contains_key(d.interaction_id.as_str()))
             .map(|d| d.interaction_id.clone())
             .collect();
+        let t = phases::add(Phase::Plans, t);
 
         // Events.
         let mut upserts = Vec::with_capacity(order.len());
@@ -500,9 +529,85 @@ impl Store {
         }
         selection_events(&mut events, made, now);
         append(&mut tx, tenant, &events).await?;
+        let t = phases::add(Phase::Events, t);
         tx.commit().await?;
+        phases::add(Phase::Commit, t);
         Ok(selected)
     }
+}
+
+/// Classifies every valid item in order against `stored` (a repeated id
+/// applies on top of the earlier one) and records the outcomes in `out`.
+/// Returns the interactions to write by id and the order of their first
+/// appearance.
+fn classify_all<'a>(
+    valid: &'a [Valid],
+    stored: &HashMap<String, Stored>,
+    out: &mut BatchResult,
+) -> (HashMap<&'a str, &'a Interaction>, Vec<&'a str>) {
+    let mut current: HashMap<&str, &Interaction> = HashMap::new();
+    let mut order: Vec<&str> = Vec::new();
+    for v in valid {
+        let id = v.interaction.id.as_str();
+        let before = current
+            .get(id)
+            .copied()
+            .or_else(|| stored.get(id).map(|s| &s.interaction));
+        let outcome = rules::classify(before, &v.interaction);
+        let (code, fields) = match &outcome {
+            IngestOutcome::Created => (pb::IngestOutcome::Created, Vec::new()),
+            IngestOutcome::Updated(f) => (
+                pb::IngestOutcome::Updated,
+                f.iter().map(|s| (*s).to_owned()).collect(),
+            ),
+            IngestOutcome::Unchanged => (pb::IngestOutcome::Unchanged, Vec::new()),
+            IngestOutcome::Stale => (pb::IngestOutcome::Stale, Vec::new()),
+        };
+        if let Some(r) = out.results.get_mut(v.index) {
+            r.outcome = code as i32;
+            r.changed_fields = fields;
+            r.violations.clear();
+        }
+        if outcome.writes() {
+            if !current.contains_key(id) {
+                order.push(id);
+            }
+            current.insert(id, &v.interaction);
+        }
+    }
+    (current, order)
+}
+
+/// Takes the tenant's ingest lock (PostgreSQL; held to the end of the
+/// transaction). SQLite has one writer, so its transactions are serial
+/// already.
+async fn lock_tenant(tx: &mut Tx, tenant: &Tenant) -> Result<()> {
+    if let earshot_kit::db::TxInner::Postgres(t) = &mut tx.inner {
+        let conn: &mut sqlx::PgConnection = t;
+        // The two-key form: its keys never collide with the change feed's
+        // one-key lock.
+        sqlx::query("SELECT pg_advisory_xact_lock($1, $2)")
+            .bind(INGEST_LOCK_CLASS)
+            .bind(tenant_lock_key(tenant))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The first key of the tenant ingest lock ("ESI0").
+const INGEST_LOCK_CLASS: i32 = 0x4553_4930;
+
+/// The second key: a stable hash of the tenant id (FNV-1a, the same on
+/// every replica and build). Two tenants that share a key only wait for
+/// each other.
+fn tenant_lock_key(tenant: &Tenant) -> i32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in tenant.id().bytes() {
+        h ^= u32::from(b);
+        h = h.wrapping_mul(0x0100_0193);
+    }
+    i32::from_ne_bytes(h.to_ne_bytes())
 }
 
 /// The `FcrVoided` event of some voids.
@@ -557,6 +662,7 @@ async fn repeat_contacts(
     window: i64,
     now: i64,
 ) -> Result<Vec<Void>> {
+    let started = Instant::now();
     let with_ref: Vec<&&Interaction> = written
         .iter()
         .filter(|i| !i.customer_ref.is_empty())
@@ -694,7 +800,10 @@ async fn repeat_contacts(
         .collect();
     // Only voids that supersede what is stored (the earliest repeat is
     // kept) are written and returned.
-    write_voids(tx, tenant, voids, now, true).await
+    let t = phases::add(Phase::Probe, started);
+    let written = write_voids(tx, tenant, voids, now, true).await;
+    phases::add(Phase::Voids, t);
+    written
 }
 
 /// Records repeat contacts on interactions, in one statement per 300, and

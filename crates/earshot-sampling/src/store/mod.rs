@@ -43,6 +43,7 @@ pub mod ingest;
 pub mod interactions;
 pub mod late_facts;
 pub mod manual;
+pub mod phases;
 pub mod plans;
 pub mod privacy;
 pub mod rows;
