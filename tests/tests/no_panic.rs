@@ -563,6 +563,7 @@ async fn a_long_echoed_key_stays_invalid_argument() {
 #[tokio::test]
 async fn a_nul_in_an_id_is_not_internal() {
     use earshot_proto::sampling::v1 as pb;
+    use earshot_proto::scoring::v1 as sc;
     for engine in TestEngine::available() {
         let suite = TestSuite::start(engine).await.unwrap();
         let token = suite.token("t-fuzz", "admin-1", &[Role::Admin]);
@@ -576,6 +577,31 @@ async fn a_nul_in_an_id_is_not_internal() {
             .unwrap_err();
         assert!(
             matches!(status.code(), Code::InvalidArgument | Code::NotFound),
+            "{engine:?}: {status:?}"
+        );
+        // Scoring passes an assignment id on to sampling: a NUL there is the
+        // caller's INVALID_ARGUMENT, not sampling's refusal reported as
+        // scoring's INTERNAL (found by random_requests_never_break_a_service).
+        let mut scoring = suite.scoring(&token).await.unwrap();
+        let status = scoring
+            .create_evaluation(sc::CreateEvaluationRequest {
+                request_id: "-f4sx36r".into(),
+                origin: Some(sc::create_evaluation_request::Origin::Assignment(
+                    sc::FromAssignment {
+                        assignment_id: "\0".into(),
+                    },
+                )),
+                scorecard: None,
+            })
+            .await
+            .unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::InvalidArgument,
+            "{engine:?}: {status:?}"
+        );
+        assert!(
+            status.message().contains("assignment.assignment_id"),
             "{engine:?}: {status:?}"
         );
         suite.stop().await.unwrap();

@@ -84,11 +84,11 @@ pub fn required_id(field: &str, value: &str) -> Result<()> {
     }
 }
 
-/// An interaction id that scoring passes on to sampling: checked here with
-/// sampling's own rules (no control characters, no surrounding white space)
-/// as well, so that a bad id is the caller's INVALID_ARGUMENT rather than a
+/// An id that scoring passes on to sampling (an interaction's or an
+/// assignment's): checked here with sampling's own rules (no control
+/// characters, no surrounding white space) as well, so that a bad id is the caller's INVALID_ARGUMENT rather than a
 /// refusal from sampling that scoring would have to report as its own fault.
-pub fn required_interaction_id(field: &str, value: &str) -> Result<()> {
+pub fn required_sampling_id(field: &str, value: &str) -> Result<()> {
     required_id(field, value)?;
     if value.chars().any(char::is_control) {
         Err(Error::invalid(field, "must not contain control characters"))
@@ -271,10 +271,10 @@ mod tests {
         // Found by tests/tests/no_panic.rs: " x " reached sampling, whose
         // INVALID_ARGUMENT came back as scoring's INTERNAL.
         for bad in ["", " x", "x ", "a\u{0}b", "\n"] {
-            let e = required_interaction_id("ad_hoc.interaction_id", bad).unwrap_err();
+            let e = required_sampling_id("ad_hoc.interaction_id", bad).unwrap_err();
             assert!(matches!(e, Error::InvalidArgument(_)), "{bad:?}: {e}");
         }
-        required_interaction_id("ad_hoc.interaction_id", "int-1 b").unwrap();
+        required_sampling_id("ad_hoc.interaction_id", "int-1 b").unwrap();
     }
 
     #[test]

@@ -15,7 +15,7 @@ use tonic::Request;
 
 use super::common::{
     MAX_ANSWERS, MAX_OVERALL_COMMENT_CHARS, actor, caller_of, check, core_caller, decode, etag,
-    fingerprint, lost_race, optional_id, refused, require, required_id, required_interaction_id,
+    fingerprint, lost_race, optional_id, refused, require, required_id, required_sampling_id,
     small, system_actor, text, time_range,
 };
 use super::{Audit, ScoringApi, audit, convert, events, now, view};
@@ -316,7 +316,7 @@ impl ScoringApi {
         let mut mystery_shop = None;
         let (kind, interaction, assigned_evaluator, completed) = match origin {
             Origin::Assignment(a) => {
-                required_id("assignment.assignment_id", &a.assignment_id)?;
+                required_sampling_id("assignment.assignment_id", &a.assignment_id)?;
                 let facts = self.sampling.assignment(&caller, &a.assignment_id).await?;
                 if facts.cancelled {
                     return Err(Error::FailedPrecondition(format!(
@@ -334,7 +334,7 @@ impl ScoringApi {
                 )
             }
             Origin::AdHoc(a) => {
-                required_interaction_id("ad_hoc.interaction_id", &a.interaction_id)?;
+                required_sampling_id("ad_hoc.interaction_id", &a.interaction_id)?;
                 let interaction = self
                     .sampling
                     .interaction(&caller, &a.interaction_id)
@@ -342,7 +342,7 @@ impl ScoringApi {
                 (EvaluationKind::AdHoc, interaction, None, false)
             }
             Origin::SelfEvaluation(s) => {
-                required_interaction_id("self_evaluation.interaction_id", &s.interaction_id)?;
+                required_sampling_id("self_evaluation.interaction_id", &s.interaction_id)?;
                 let interaction = self
                     .sampling
                     .interaction(&caller, &s.interaction_id)
