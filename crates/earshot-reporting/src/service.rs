@@ -32,9 +32,8 @@ use crate::output::csv::{CHUNK_BYTES, ChunkedCsv};
 use crate::output::svg::Size;
 use crate::output::tables::{self, Names, Table};
 use crate::reports::{self, CustomerFigures, OperationalFigures, QualityFigures, Report, Row};
-use crate::rollup::cells::{Cell as _, InteractionCell, QualityCell, QuestionCell};
-use crate::rollup::keys::{CellKey as _, InteractionKey, QualityKey, QuestionKey};
-use crate::rollup::{group_by, total};
+use crate::rollup::cells::{Cell as _, InteractionCell, QuestionCell};
+use crate::rollup::keys::{CellKey as _, InteractionKey, QuestionKey};
 use crate::settings::{
     Comparator, ObjectiveDraft, ReferenceDraft, Settings, SettingsDraft, TargetDraft, TargetScope,
 };
@@ -635,20 +634,19 @@ impl Reporting {
             let mut stats: BTreeMap<String, GroupStats> = BTreeMap::new();
             match family {
                 Family::Quality => {
-                    let cells: Vec<(QualityKey, QualityCell)> =
-                        store::scan(&self.db, tenant, b.covered).await?;
-                    let grouped = group_by(cells.iter().map(|(k, c)| (k, c)), dim, &filt)
-                        .map_err(|e| Error::invalid("group_by", e.to_string()))?;
-                    for (k, c) in grouped {
+                    let grouped =
+                        store::scan_quality_grouped(&self.db, tenant, b.covered, dim, &filt)
+                            .await?;
+                    for (k, c) in grouped.groups {
                         stats.entry(k).or_default().quality = c;
                     }
                 }
                 Family::Interactions => {
-                    let cells: Vec<(InteractionKey, InteractionCell)> =
-                        store::scan(&self.db, tenant, b.covered).await?;
-                    let grouped = group_by(cells.iter().map(|(k, c)| (k, c)), dim, &filt)
-                        .map_err(|e| Error::invalid("group_by", e.to_string()))?;
-                    for (k, c) in grouped {
+                    let grouped = store::scan_grouped::<InteractionKey, InteractionCell>(
+                        &self.db, tenant, b.covered, dim, &filt,
+                    )
+                    .await?;
+                    for (k, c) in grouped.groups {
                         stats.entry(k).or_default().interactions = c;
                     }
                 }
@@ -773,27 +771,22 @@ impl Reporting {
         }
         if need_q {
             let f = scope(caller, Family::Quality, dim, filt.clone())?;
-            let cells: Vec<(QualityKey, QualityCell)> =
-                store::scan(&self.db, tenant, range).await?;
-            let it = || cells.iter().map(|(k, c)| (k, c));
-            for (k, c) in
-                group_by(it(), dim, &f).map_err(|e| Error::invalid("group_by", e.to_string()))?
-            {
+            let grouped = store::scan_quality_grouped(&self.db, tenant, range, dim, &f).await?;
+            for (k, c) in grouped.groups {
                 groups.entry(k).or_default().quality = c;
             }
-            center.quality = total(it(), &f);
+            center.quality = grouped.total;
         }
         if need_i {
             let f = scope(caller, Family::Interactions, dim, filt.clone())?;
-            let cells: Vec<(InteractionKey, InteractionCell)> =
-                store::scan(&self.db, tenant, range).await?;
-            let it = || cells.iter().map(|(k, c)| (k, c));
-            for (k, c) in
-                group_by(it(), dim, &f).map_err(|e| Error::invalid("group_by", e.to_string()))?
-            {
+            let grouped = store::scan_grouped::<InteractionKey, InteractionCell>(
+                &self.db, tenant, range, dim, &f,
+            )
+            .await?;
+            for (k, c) in grouped.groups {
                 groups.entry(k).or_default().interactions = c;
             }
-            center.interactions = total(it(), &f);
+            center.interactions = grouped.total;
         }
         Ok((groups, center))
     }
@@ -1266,14 +1259,26 @@ impl Reporting {
         if need_i {
             reject_evaluation_fields(dim, &Filter::default())
                 .map_err(|_| Error::invalid("metrics", "operational and customer metrics cannot be benchmarked by scorecard or evaluator"))?;
-            let cells: Vec<(InteractionKey, InteractionCell)> =
-                store::scan(&self.db, tenant, range).await?;
-            center.interactions = total(cells.iter().map(|(k, c)| (k, c)), &Filter::default());
+            center.interactions = store::scan_grouped::<InteractionKey, InteractionCell>(
+                &self.db,
+                tenant,
+                range,
+                Dimension::Center,
+                &Filter::default(),
+            )
+            .await?
+            .total;
         }
         if need_q {
-            let cells: Vec<(QualityKey, QualityCell)> =
-                store::scan(&self.db, tenant, range).await?;
-            center.quality = total(cells.iter().map(|(k, c)| (k, c)), &Filter::default());
+            center.quality = store::scan_quality_grouped(
+                &self.db,
+                tenant,
+                range,
+                Dimension::Center,
+                &Filter::default(),
+            )
+            .await?
+            .total;
         }
         let mine = groups.get(&id).cloned().unwrap_or_default();
         let lines = ms

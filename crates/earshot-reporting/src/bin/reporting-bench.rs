@@ -15,9 +15,13 @@
 //! ```text
 //! cargo run --release -p earshot-reporting --bin reporting-bench -- \
 //!     [--database-url postgres://…] [--interactions N] [--evaluations N] \
-//!     [--agents N] [--runs N]
+//!     [--agents N] [--runs N] [--existing]
 //! ```
 //! Without `--database-url` it runs on a fresh SQLite file in the temp dir.
+//! A PostgreSQL run leaves its history in the `reporting_bench` schema;
+//! `--existing` measures the 12-month reports over that history again
+//! without loading it (to iterate on the read path; the figures of record
+//! come from a full run).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -61,6 +65,7 @@ struct Args {
     evaluations: u64,
     agents: u64,
     runs: usize,
+    existing: bool,
 }
 
 fn args() -> std::result::Result<Args, String> {
@@ -70,6 +75,7 @@ fn args() -> std::result::Result<Args, String> {
         evaluations: 100_000,
         agents: 2_000,
         runs: 5,
+        existing: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -80,6 +86,7 @@ fn args() -> std::result::Result<Args, String> {
             "--evaluations" => a.evaluations = value()?.parse().map_err(|e| format!("{e}"))?,
             "--agents" => a.agents = value()?.parse().map_err(|e| format!("{e}"))?,
             "--runs" => a.runs = value()?.parse().map_err(|e| format!("{e}"))?,
+            "--existing" => a.existing = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -627,17 +634,26 @@ fn agree(a: &BTreeMap<String, Check>, b: &BTreeMap<String, Check>) -> bool {
         })
 }
 
+fn print_header() {
+    println!(
+        "| engine | history | period | cells read | rollups: quality + operational + customer (ms) | fetch / decode+fold / report (ms) | raw GROUP BY (ms) | groups | agree |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     let a = args()?;
     let (target, engine, cleanup) = match &a.url {
         Some(url) => {
             use sqlx::Connection as _;
-            let mut c = sqlx::PgConnection::connect(url).await?;
-            sqlx::query("DROP SCHEMA IF EXISTS reporting_bench CASCADE")
-                .execute(&mut c)
-                .await?;
-            c.close().await?;
+            if !a.existing {
+                let mut c = sqlx::PgConnection::connect(url).await?;
+                sqlx::query("DROP SCHEMA IF EXISTS reporting_bench CASCADE")
+                    .execute(&mut c)
+                    .await?;
+                c.close().await?;
+            }
             (
                 DbTarget::Postgres {
                     url: url.clone(),
@@ -647,6 +663,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 None,
             )
         }
+        None if a.existing => return Err("--existing needs --database-url".into()),
         None => {
             let dir = std::env::temp_dir().join(format!("reporting-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
@@ -666,6 +683,21 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     store::build_grains(&db).await?;
+    let tenant = Tenant::trusted("bench");
+    let first = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
+    let days = 365u64;
+    if a.existing {
+        println!("{engine}: the history of an earlier run, 12 months");
+        print_header();
+        let end = first + chrono::Days::new(days - 1);
+        let history = "12 months".to_owned();
+        for start in [end - chrono::Days::new(89), end, first] {
+            let range = DateRange::new(start, end).map_err(|_| "range")?;
+            measure(&db, &tenant, range, a.runs, (engine, history.clone())).await?;
+        }
+        db.close().await;
+        return Ok(());
+    }
     {
         let mut tx = db.begin().await?;
         for ddl in RAW_DDL {
@@ -673,10 +705,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }
         tx.commit().await?;
     }
-    let tenant = Tenant::trusted("bench");
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let first = NaiveDate::from_ymd_opt(2025, 1, 1).ok_or("date")?;
-    let days = 365u64;
     let per_day = (a.interactions.div_ceil(days), a.evaluations.div_ceil(days));
     println!(
         "{engine}: {} interactions, {} evaluations, {} agents over {days} days",
@@ -684,10 +713,7 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         per_day.1 * days,
         a.agents
     );
-    println!(
-        "| engine | history | period | cells read | rollups: quality + operational + customer (ms) | fetch / decode+fold / report (ms) | raw GROUP BY (ms) | groups | agree |"
-    );
-    println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    print_header();
     let mut seq = 0u64;
     let checkpoints = [1u32, 3, 6, 12];
     let load = Instant::now();

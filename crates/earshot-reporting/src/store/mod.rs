@@ -38,7 +38,7 @@ use crate::dimension::{Channel, Dimension, Filter};
 use crate::facts::{Complaint, EvaluationFact, InteractionFact, InteractionRecord, SurveyFact};
 use crate::rollup::cells::{Cell, InteractionCell, QualityCell, QuestionCell};
 use crate::rollup::contribution::{RollupContext, ServiceLevelThresholds, contribution};
-use crate::rollup::cover::cover;
+use crate::rollup::cover::{Signed, cover, signed_cover};
 use crate::rollup::keys::{
     CellKey, Grain, InteractionKey, QualityKey, QualitySummaryKey, QuestionKey,
 };
@@ -717,12 +717,12 @@ where
     C: Cell + StoredCell,
 {
     let mut times = ScanTimes::default();
-    let raw = fetch::<K>(db, tenant, range, &mut times).await?;
+    let raw = fetch::<K>(db, tenant, range, false, &mut times).await?;
     let mut out = Vec::new();
     let start = Instant::now();
     out.reserve(raw.len());
     for row in raw.iter() {
-        let (day, key, body) = row?;
+        let (day, key, body, _) = row?;
         out.push(decode_cell(day, key, body)?);
     }
     times.decode = start.elapsed();
@@ -746,12 +746,12 @@ where
     C: Cell + StoredCell,
 {
     let mut times = ScanTimes::default();
-    let raw = fetch::<K>(db, tenant, range, &mut times).await?;
+    let raw = fetch::<K>(db, tenant, range, true, &mut times).await?;
     let start = Instant::now();
     let mut total = C::default();
     let mut groups: HashMap<&str, C> = HashMap::new();
     for row in raw.iter() {
-        let (_, key, body) = row?;
+        let (_, key, body, negative) = row?;
         let parts = K::parts_of(key).ok_or_else(|| Error::internal("corrupt rollup key"))?;
         if !parts.passes(filter) {
             continue;
@@ -760,16 +760,25 @@ where
             Error::invalid("group_by", UnsupportedDimension(dimension).to_string())
         })?;
         let cell = C::decode(body).ok_or_else(|| Error::internal("corrupt rollup cell"))?;
-        total.add(&cell);
-        match groups.get_mut(id) {
-            Some(g) => g.add(&cell),
-            None => {
-                groups.insert(id, cell);
+        if negative {
+            total.subtract(&cell);
+            groups.entry(id).or_default().subtract(&cell);
+        } else {
+            total.add(&cell);
+            match groups.get_mut(id) {
+                Some(g) => g.add(&cell),
+                None => {
+                    groups.insert(id, cell);
+                }
             }
         }
     }
+    // Counters only count up from zero and a stored cell is never zero, so
+    // a group's cells inside the period never add up to zero: one that does
+    // had cells only outside it, subtracted again, and has no data in it.
     let groups = groups
         .into_iter()
+        .filter(|(_, c)| !c.is_zero())
         .map(|(id, c)| (id.to_owned(), c))
         .collect();
     times.decode = start.elapsed();
@@ -812,29 +821,66 @@ pub struct Grouped<C> {
     pub times: ScanTimes,
 }
 
-/// The stored rows of one family covering `range`, in one buffer.
+/// The stored rows of one family covering `range`, in one buffer, read in
+/// one statement. `signed` reads the fewest pieces with data, some of them
+/// to be subtracted (see [`signed_cover`]); otherwise every row is a cell
+/// inside `range`, to be added.
 async fn fetch<K: StoredKey>(
     db: &Db,
     tenant: &Tenant,
     range: DateRange,
+    signed: bool,
     times: &mut ScanTimes,
 ) -> Result<read::RawCells> {
-    // Consecutive pieces of one grain are one index range.
-    let mut runs: Vec<(Grain, i32, i32)> = Vec::new();
-    for p in cover(range, &DEFAULT_GRAINS) {
-        let d = day_number(p.start);
-        match runs.last_mut() {
-            Some((g, _, hi)) if *g == p.grain => *hi = d,
-            _ => runs.push((p.grain, d, d)),
+    let start = Instant::now();
+    let pieces = if signed {
+        let span = read::day_span(db, tenant, K::FAMILY)
+            .await?
+            .and_then(|(lo, hi)| DateRange::new(codec::day_date(lo), codec::day_date(hi)).ok());
+        signed_cover(range, &DEFAULT_GRAINS, span)
+    } else {
+        cover(range, &DEFAULT_GRAINS)
+            .into_iter()
+            .map(|piece| Signed {
+                piece,
+                negative: false,
+            })
+            .collect()
+    };
+    let mut raw = read::RawCells::default();
+    read::cells(db, tenant, K::FAMILY, &runs(pieces), &mut raw).await?;
+    times.fetch += start.elapsed();
+    Ok(raw)
+}
+
+/// Pieces as index ranges: consecutive pieces of one grain and sign are one
+/// range.
+fn runs(mut pieces: Vec<Signed>) -> Vec<read::Run> {
+    pieces.sort_by_key(|s| (s.piece.grain, s.negative, s.piece.start));
+    let mut out: Vec<(Signed, read::Run)> = Vec::new();
+    for s in pieces {
+        let d = day_number(s.piece.start);
+        match out.last_mut() {
+            Some((last, run))
+                if last.piece.grain == s.piece.grain
+                    && last.negative == s.negative
+                    && last.piece.grain.next_start(last.piece.start) == s.piece.start =>
+            {
+                run.hi = d;
+                *last = s;
+            }
+            _ => out.push((
+                s,
+                read::Run {
+                    grain: grain_code(s.piece.grain),
+                    lo: d,
+                    hi: d,
+                    negative: s.negative,
+                },
+            )),
         }
     }
-    let mut raw = read::RawCells::default();
-    for (grain, lo, hi) in runs {
-        let start = Instant::now();
-        read::cells(db, tenant, K::FAMILY, grain_code(grain), (lo, hi), &mut raw).await?;
-        times.fetch += start.elapsed();
-    }
-    Ok(raw)
+    out.into_iter().map(|(_, r)| r).collect()
 }
 
 fn decode_cell<K: StoredKey, C: StoredCell>(day: i32, key: &str, body: &[u8]) -> Result<(K, C)> {
