@@ -521,7 +521,7 @@ async fn an_upgrade_builds_the_ten_day_grain_and_the_quality_summary() {
         // The state an upgrade starts from: day and month cells, no ten-day
         // grain listed, and a stray ten-day cell (as a replica of the new
         // version could have written) that the build must not count twice.
-        sql(&db, "DELETE FROM rollup_grains WHERE grain = 3").await;
+        sql(&db, "DELETE FROM rollup_grains WHERE grain IN (3, 4)").await;
         // ... and before 0003: no quality summary, but a stray summary cell.
         sql(&db, "DELETE FROM rollup_families WHERE family = 3").await;
         sql(
@@ -533,12 +533,12 @@ async fn an_upgrade_builds_the_ten_day_grain_and_the_quality_summary() {
             &db,
             "INSERT INTO cells (tenant_id, family, grain, day, cell_key, body)
              SELECT tenant_id, family, grain, day, 'stray' || cell_key, body FROM cells
-             WHERE grain = 3 AND tenant_id = 'acme'",
+             WHERE grain IN (3, 4) AND tenant_id = 'acme'",
         )
         .await;
         sql(
             &db,
-            "DELETE FROM cells WHERE grain = 3 AND tenant_id = 'globex'",
+            "DELETE FROM cells WHERE grain IN (3, 4) AND tenant_id = 'globex'",
         )
         .await;
         store::build_grains(&db).await.unwrap();

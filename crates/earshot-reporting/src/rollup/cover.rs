@@ -1,14 +1,19 @@
 //! Covering a report period with the fewest stored cells.
 //!
-//! Cells are kept per day, per month-aligned ten-day (1–10, 11–20, 21–end)
-//! and per month (and optionally per year). A period is split greedily into
-//! the coarsest whole grains it contains: a 90-day period from 15 January to
-//! 14 April reads 6 day cells (15–20 January), 1 ten-day cell (21–31
-//! January), 2 month cells, 1 ten-day cell (1–10 April) and 4 day cells per
-//! key, 14 instead of 90; a year reads 12 month cells (or 1 year cell).
-//! Any period reads at most 20 day and 4 ten-day cells per key besides its
-//! whole months, so reading a year costs about what a quarter costs, which is
-//! what keeps report time flat as history grows.
+//! Cells are kept per day, per month-aligned ten-day (1–10, 11–20, 21–end),
+//! per month and per quarter (and optionally per year). [`cover`] splits a
+//! period greedily into the coarsest whole grains it contains: with days,
+//! ten-days and months, a 90-day period from 15 January to 14 April reads 6
+//! day cells (15–20 January), 1 ten-day cell (21–31 January), 2 month
+//! cells, 1 ten-day cell (1–10 April) and 4 day cells per key, 14 instead of
+//! 90. Any period reads at most 20 day and 4 ten-day cells per key besides
+//! its whole months, so reading a year costs about what a quarter costs,
+//! which is what keeps report time flat as history grows. Trends read this
+//! cover (each cell dated inside its bucket).
+//!
+//! [`signed_cover`] also subtracts: a partial grain is the whole cell minus
+//! its parts outside the period when that reads fewer cells with data.
+//! Grouped reports read it.
 
 use chrono::NaiveDate;
 
@@ -211,6 +216,23 @@ mod tests {
     }
 
     #[test]
+    fn quarters_are_calendar_quarters() {
+        let q = Grain::Quarter;
+        assert_eq!(q.start_of(d(2025, 12, 31)), d(2025, 10, 1));
+        assert_eq!(q.end_of(d(2025, 2, 3)), d(2025, 3, 31));
+        assert_eq!(q.next_start(d(2025, 11, 5)), d(2026, 1, 1));
+        // A quarter-aligned 90 days: one cell; the third of October on:
+        // the quarter minus two days.
+        let all = [Grain::TenDay, Grain::Month, Grain::Quarter];
+        assert_eq!(cover(range(d(2025, 10, 1), d(2025, 12, 31)), &all).len(), 1);
+        assert_eq!(
+            signed_cover(range(d(2025, 10, 3), d(2025, 12, 31)), &all, None).len(),
+            3
+        );
+        assert_eq!(cover(range(d(2025, 1, 1), d(2025, 12, 31)), &all).len(), 4);
+    }
+
+    #[test]
     fn a_year_is_twelve_months_or_one_year() {
         let r = range(d(2025, 1, 1), d(2025, 12, 31));
         assert_eq!(cover(r, &[Grain::Month]).len(), 12);
@@ -305,7 +327,7 @@ mod tests {
             data_from in 0u64..20_000,
             data_len in 0u64..2000,
             known in any::<bool>(),
-            set in 0usize..4,
+            set in 0usize..5,
         ) {
             let a = d(1970, 1, 1) + chrono::Days::new(start);
             let r = range(a, a + chrono::Days::new(len - 1));
@@ -315,7 +337,8 @@ mod tests {
                 0 => &[Grain::Month],
                 1 => &[Grain::Month, Grain::Year],
                 2 => &[Grain::TenDay, Grain::Month],
-                _ => &[Grain::TenDay, Grain::Month, Grain::Year],
+                3 => &[Grain::TenDay, Grain::Month, Grain::Quarter],
+                _ => &[Grain::TenDay, Grain::Month, Grain::Quarter, Grain::Year],
             };
             let signed = signed_cover(r, grains, data);
             let mut net = std::collections::BTreeMap::new();
@@ -353,7 +376,7 @@ mod tests {
         fn pieces_tile_the_range_exactly(
             start in 0u64..20_000,
             len in 1u64..1500,
-            set in 0usize..4,
+            set in 0usize..5,
         ) {
             let a = d(1970, 1, 1) + chrono::Days::new(start);
             let r = range(a, a + chrono::Days::new(len - 1));
@@ -361,7 +384,8 @@ mod tests {
                 0 => &[Grain::Month],
                 1 => &[Grain::Month, Grain::Year],
                 2 => &[Grain::TenDay, Grain::Month],
-                _ => &[Grain::TenDay, Grain::Month, Grain::Year],
+                3 => &[Grain::TenDay, Grain::Month, Grain::Quarter],
+                _ => &[Grain::TenDay, Grain::Month, Grain::Quarter, Grain::Year],
             };
             let pieces = cover(r, grains);
             let mut covered = std::collections::BTreeMap::new();

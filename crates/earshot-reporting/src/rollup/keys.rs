@@ -37,6 +37,10 @@ pub enum Grain {
     TenDay,
     /// One calendar month (date = the 1st).
     Month,
+    /// One calendar quarter (date = 1 January, April, July or October). A
+    /// 90-day report ending on a quarter's last day reads one cell per key
+    /// for it, and a year four instead of twelve.
+    Quarter,
     /// One calendar year (date = 1 January).
     Year,
 }
@@ -51,6 +55,7 @@ impl Grain {
                 date.with_day(first).unwrap_or(date)
             }
             Grain::Month => bucket_start(date, Granularity::Month),
+            Grain::Quarter => bucket_start(date, Granularity::Quarter),
             Grain::Year => bucket_start(date, Granularity::Year),
         }
     }
@@ -67,6 +72,7 @@ impl Grain {
             Grain::TenDay | Grain::Month => {
                 next_bucket_start(bucket_start(start, Granularity::Month), Granularity::Month)
             }
+            Grain::Quarter => next_bucket_start(start, Granularity::Quarter),
             Grain::Year => next_bucket_start(start, Granularity::Year),
         }
     }

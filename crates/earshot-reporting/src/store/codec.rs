@@ -41,6 +41,7 @@ pub fn grain_code(g: Grain) -> i16 {
         Grain::Month => 1,
         Grain::Year => 2,
         Grain::TenDay => 3,
+        Grain::Quarter => 4,
     }
 }
 

@@ -220,10 +220,13 @@ fn step_sqlite(
 
 /// The first and last day with a day cell of `family`, if any: what prices
 /// a signed cover (see [`crate::rollup::cover::signed_cover`]). Two index
-/// probes.
+/// probes, written as `ORDER BY … LIMIT 1`: PostgreSQL without statistics
+/// on the table planned `min()`/`max()` as a scan of every day cell.
 pub async fn day_span(db: &Db, tenant: &Tenant, family: i16) -> Result<Option<(i32, i32)>> {
-    let sql = "SELECT (SELECT min(day) FROM cells WHERE tenant_id = $1 AND family = $2 AND grain = 0), \
-                      (SELECT max(day) FROM cells WHERE tenant_id = $1 AND family = $2 AND grain = 0)";
+    let sql = "SELECT (SELECT day FROM cells WHERE tenant_id = $1 AND family = $2 AND grain = 0 \
+                       ORDER BY day LIMIT 1), \
+                      (SELECT day FROM cells WHERE tenant_id = $1 AND family = $2 AND grain = 0 \
+                       ORDER BY day DESC LIMIT 1)";
     let span: (Option<i32>, Option<i32>) = match db.read() {
         Pool::Sqlite(pool) => {
             sqlx::query_as(sql)
