@@ -467,7 +467,9 @@ impl SamplingService for Sampling {
             // one by one), or arrived while the pipeline was full.
             let mut carry: Option<Ready> = None;
             let mut input_open = true;
-            let mut previous_turn: Option<tokio::sync::oneshot::Receiver<()>> = None;
+            let mut previous_turn: Option<
+                tokio::sync::oneshot::Receiver<crate::store::ingest::Handoff>,
+            > = None;
             loop {
                 let can_start = refused.is_none() && running.len() < depth;
                 if can_start && carry.is_none() && input_open {
