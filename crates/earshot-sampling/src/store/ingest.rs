@@ -461,7 +461,7 @@ impl Store {
             }
             _ => probe(&mut tx, tenant, &written, window).await?,
         };
-        let t = phases::add(Phase::Probe, t);
+        let t = phases::add(Phase::Reprobe, t);
         let voids = write_voids(&mut tx, tenant, found.voids(&written, window), now, true).await?;
         phases::add(Phase::Voids, t);
         let t = Instant::now();

@@ -21,8 +21,11 @@ pub enum Phase {
     Write,
     /// Waiting for the tenant's ingest lock.
     Lock,
-    /// Finding repeat contacts.
+    /// Finding repeat contacts (on PostgreSQL before the tenant's lock).
     Probe,
+    /// Finding repeat contacts under the tenant's lock: SQLite, or an early
+    /// probe that was not current any more (see `store::ingest`).
+    Reprobe,
     /// Writing the voids of first-contact resolution they make.
     Voids,
     /// The active plans' decisions: counters, selections, assignments.
@@ -33,7 +36,7 @@ pub enum Phase {
     Commit,
 }
 
-const ALL: [Phase; 11] = [
+const ALL: [Phase; 12] = [
     Phase::Prepare,
     Phase::Context,
     Phase::Begin,
@@ -41,6 +44,7 @@ const ALL: [Phase; 11] = [
     Phase::Write,
     Phase::Lock,
     Phase::Probe,
+    Phase::Reprobe,
     Phase::Voids,
     Phase::Plans,
     Phase::Events,
@@ -58,6 +62,7 @@ impl Phase {
             Phase::Write => "write",
             Phase::Lock => "lock",
             Phase::Probe => "probe",
+            Phase::Reprobe => "reprobe",
             Phase::Voids => "voids",
             Phase::Plans => "plans",
             Phase::Events => "events",
