@@ -426,11 +426,17 @@ impl Store {
             again
         };
         let written = written_of(&order, &current);
+        // This group's contacts: for its own early probe and the next group's.
+        let own: Vec<ContactRow> = if early.is_some() {
+            written.iter().map(|i| ContactRow::of(i)).collect()
+        } else {
+            Vec::new()
+        };
         if let Some(next) = turn.next.take() {
             let _ = next.send(Handoff {
                 before: marks.and_then(|m| m.0),
                 mark: marks.map(|m| m.1),
-                contacts: written.iter().map(|i| ContactRow::of(i)).collect(),
+                contacts: own.clone(),
             });
         }
         for id in &order {
@@ -451,12 +457,7 @@ impl Store {
         });
         let found = match (early, since) {
             (Some(mut p), Some(previous)) => {
-                let previous = previous.to_vec();
-                p.overlay(
-                    previous
-                        .into_iter()
-                        .chain(written.iter().map(|i| ContactRow::of(i))),
-                );
+                p.overlay(previous.iter().chain(&own));
                 p
             }
             _ => probe(&mut tx, tenant, &written, window).await?,
@@ -795,16 +796,21 @@ impl Probe {
 
     /// Replaces what the probe saw of `rows`' interactions by `rows` (later
     /// rows win): what the group before and this group store.
-    fn overlay(&mut self, rows: impl Iterator<Item = ContactRow>) {
-        let by_id: HashMap<String, ContactRow> = rows.map(|r| (r.id.clone(), r)).collect();
-        self.contacts.retain(|c| !by_id.contains_key(&c.id));
+    fn overlay<'r>(&mut self, rows: impl Iterator<Item = &'r ContactRow>) {
+        let by_id: HashMap<&str, &ContactRow> = rows.map(|r| (r.id.as_str(), r)).collect();
+        self.contacts.retain(|c| !by_id.contains_key(c.id.as_str()));
         let (lo, hi) = (self.lo, self.hi);
         let refs = &self.refs;
-        self.contacts.extend(by_id.into_values().filter(|r| {
-            !r.customer_ref.is_empty()
-                && (lo..=hi).contains(&r.arrived_at)
-                && refs.binary_search(&r.customer_ref).is_ok()
-        }));
+        self.contacts.extend(
+            by_id
+                .into_values()
+                .filter(|r| {
+                    !r.customer_ref.is_empty()
+                        && (lo..=hi).contains(&r.arrived_at)
+                        && refs.binary_search(&r.customer_ref).is_ok()
+                })
+                .cloned(),
+        );
     }
 
     /// The voids that storing `written` makes (earliest repeat per earlier
@@ -1217,7 +1223,7 @@ mod tests {
                 // A later row for the same id wins.
                 contact("b", "c2", 25),
             ]
-            .into_iter(),
+            .iter(),
         );
         let mut got: Vec<(String, i64)> = p
             .contacts
