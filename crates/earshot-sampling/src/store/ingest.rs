@@ -13,7 +13,11 @@
 //!    ([`super::interactions::insert_new`]), changed rows one `UPDATE` each.
 //! 4. Repeat contacts: one query finds the other contacts of the batch's
 //!    customers within the window; the links void earlier interactions'
-//!    first-contact resolution (one `UPDATE … FROM (VALUES …)`).
+//!    first-contact resolution (one `UPDATE … FROM (VALUES …)`). On
+//!    PostgreSQL the query runs before the tenant's ingest lock (while the
+//!    group before finishes) and is reused under the lock only if, by the
+//!    tenant's ingest mark, nothing committed since but that group, whose
+//!    contacts it handed over ([`Handoff`]); otherwise it runs again.
 //! 5. Selection: interactions stored ended for the first time are offered to
 //!    the active plans ([`super::select::apply_plans`]); interactions whose
 //!    FCR was just voided are offered to repeat-contact rules.
