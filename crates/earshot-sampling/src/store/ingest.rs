@@ -26,9 +26,11 @@
 //!    Upsert entries are compact (see `events.proto`): what subscribers
 //!    compute with, no field that another one or the event already gives.
 //!
-//! On PostgreSQL the bulk path is `COPY`, which fails if another replica
-//! inserted one of the ids after the lookup; the batch is then retried
-//! from the start (the lookup now sees the row), up to five times.
+//! On PostgreSQL the bulk path is `COPY`, which fails if one of the ids is
+//! stored already: the first attempt skips the lookup (a stream of new
+//! interactions needs none), and a re-send, or a row another replica
+//! inserted, makes it fail; the batch is then retried from the start with
+//! the lookup (which now sees the row), up to five attempts in all.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -301,11 +303,18 @@ impl Store {
                 settings: &settings,
                 now,
             };
+            // PostgreSQL: the first attempt assumes every id is new and
+            // skips the lookup; the `COPY` of the new rows fails if one is
+            // stored (a re-send, or another writer's), and the next attempt
+            // looks the ids up. Streams of new interactions, the common
+            // case, save a primary-key probe per item.
+            let postgres = self.db.backend() == earshot_kit::db::Backend::Postgres;
             let mut attempt = 0;
             loop {
                 attempt += 1;
+                let optimistic = postgres && attempt == 1;
                 match self
-                    .ingest_once(&env, &plans, &valid, &mut merged, &mut turn)
+                    .ingest_once(&env, &plans, &valid, &mut merged, &mut turn, optimistic)
                     .await
                 {
                     Err(Error::Aborted(msg)) if attempt < 5 => {
@@ -366,6 +375,7 @@ impl Store {
         valid: &[Valid],
         out: &mut BatchResult,
         turn: &mut Turn,
+        optimistic: bool,
     ) -> Result<Vec<String>> {
         let (tenant, settings, now) = (env.tenant, env.settings, env.now);
         let window = settings.repeat_contact_window_ms;
@@ -373,7 +383,11 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let t = phases::add(Phase::Begin, t);
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
-        let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
+        let stored = if optimistic {
+            HashMap::new()
+        } else {
+            interactions::lookup(&mut tx, tenant, &ids).await?
+        };
         let t = phases::add(Phase::Lookup, t);
 
         let (mut current, mut order) = classify_all(valid, &stored, out);
