@@ -467,9 +467,7 @@ impl SamplingService for Sampling {
             // one by one), or arrived while the pipeline was full.
             let mut carry: Option<Ready> = None;
             let mut input_open = true;
-            let mut previous_turn: Option<
-                tokio::sync::oneshot::Receiver<crate::store::ingest::Handoff>,
-            > = None;
+            let mut previous_turn: Option<tokio::sync::oneshot::Receiver<()>> = None;
             loop {
                 let can_start = refused.is_none() && running.len() < depth;
                 if can_start && carry.is_none() && input_open {

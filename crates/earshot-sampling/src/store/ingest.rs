@@ -13,11 +13,7 @@
 //!    ([`super::interactions::insert_new`]), changed rows one `UPDATE` each.
 //! 4. Repeat contacts: one query finds the other contacts of the batch's
 //!    customers within the window; the links void earlier interactions'
-//!    first-contact resolution (one `UPDATE … FROM (VALUES …)`). On
-//!    PostgreSQL the query runs before the tenant's ingest lock (while the
-//!    group before finishes) and is reused under the lock only if, by the
-//!    tenant's ingest mark, nothing committed since but that group, whose
-//!    contacts it handed over ([`Handoff`]); otherwise it runs again.
+//!    first-contact resolution (one `UPDATE … FROM (VALUES …)`).
 //! 5. Selection: interactions stored ended for the first time are offered to
 //!    the active plans ([`super::select::apply_plans`]); interactions whose
 //!    FCR was just voided are offered to repeat-contact rules.
@@ -26,11 +22,9 @@
 //!    Upsert entries are compact (see `events.proto`): what subscribers
 //!    compute with, no field that another one or the event already gives.
 //!
-//! On PostgreSQL the bulk path is `COPY`, which fails if one of the ids is
-//! stored already: the first attempt skips the lookup (a stream of new
-//! interactions needs none), and a re-send, or a row another replica
-//! inserted, makes it fail; the batch is then retried from the start with
-//! the lookup (which now sees the row), up to five attempts in all.
+//! On PostgreSQL the bulk path is `COPY`, which fails if another replica
+//! inserted one of the ids after the lookup; the batch is then retried
+//! from the start (the lookup now sees the row), up to five times.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -66,23 +60,9 @@ use crate::targeted::LateFacts;
 #[derive(Debug, Default)]
 pub struct Turn {
     /// Resolves once the group before has the lock (or has ended).
-    pub previous: Option<tokio::sync::oneshot::Receiver<Handoff>>,
+    pub previous: Option<tokio::sync::oneshot::Receiver<()>>,
     /// Told once this group has the lock (dropped: it ended).
-    pub next: Option<tokio::sync::oneshot::Sender<Handoff>>,
-}
-
-/// What a group tells the next group of its stream once it has the lock
-/// and knows what it writes: enough for the next group to bring a repeat-
-/// contact probe made before this group committed up to date without
-/// probing again (see [`Probe::current`]).
-#[derive(Debug, Default)]
-pub struct Handoff {
-    /// The tenant's ingest mark this group found under the lock.
-    before: Option<i64>,
-    /// This group's own mark, committed with it (PostgreSQL).
-    mark: Option<i64>,
-    /// The contacts this group writes (its interactions as stored after it).
-    contacts: Vec<ContactRow>,
+    pub next: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 /// The most items stored in one group commit (see [`Store::store_prepared`]).
@@ -118,7 +98,7 @@ struct Valid {
     interaction: Interaction,
 }
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(sqlx::FromRow)]
 struct ContactRow {
     id: String,
     customer_ref: String,
@@ -303,18 +283,11 @@ impl Store {
                 settings: &settings,
                 now,
             };
-            // PostgreSQL: the first attempt assumes every id is new and
-            // skips the lookup; the `COPY` of the new rows fails if one is
-            // stored (a re-send, or another writer's), and the next attempt
-            // looks the ids up. Streams of new interactions, the common
-            // case, save a primary-key probe per item.
-            let postgres = self.db.backend() == earshot_kit::db::Backend::Postgres;
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                let optimistic = postgres && attempt == 1;
                 match self
-                    .ingest_once(&env, &plans, &valid, &mut merged, &mut turn, optimistic)
+                    .ingest_once(&env, &plans, &valid, &mut merged, &mut turn)
                     .await
                 {
                     Err(Error::Aborted(msg)) if attempt < 5 => {
@@ -375,7 +348,6 @@ impl Store {
         valid: &[Valid],
         out: &mut BatchResult,
         turn: &mut Turn,
-        optimistic: bool,
     ) -> Result<Vec<String>> {
         let (tenant, settings, now) = (env.tenant, env.settings, env.now);
         let window = settings.repeat_contact_window_ms;
@@ -383,11 +355,7 @@ impl Store {
         let mut tx = self.db.begin().await?;
         let t = phases::add(Phase::Begin, t);
         let ids: Vec<&str> = valid.iter().map(|v| v.interaction.id.as_str()).collect();
-        let stored = if optimistic {
-            HashMap::new()
-        } else {
-            interactions::lookup(&mut tx, tenant, &ids).await?
-        };
+        let stored = interactions::lookup(&mut tx, tenant, &ids).await?;
         let t = phases::add(Phase::Lookup, t);
 
         let (mut current, mut order) = classify_all(valid, &stored, out);
@@ -407,24 +375,16 @@ impl Store {
         interactions::insert_new(&mut tx, tenant, &new_rows).await?;
         let t = phases::add(Phase::Write, t);
 
-        // PostgreSQL: probe for repeat contacts now, while the group before
-        // finishes, and only bring the probe up to date under the lock.
-        let early = if tx.backend() == earshot_kit::db::Backend::Postgres {
-            Some(probe(&mut tx, tenant, &written_of(&order, &current), window).await?)
-        } else {
-            None
-        };
-        let t = phases::add(Phase::Probe, t);
-
         // From here to commit, this tenant's ingest transactions run one at
         // a time, so each sees the interactions that the one before stored:
         // a repeat contact between two of them is found by the later.
-        let handoff = match turn.previous.take() {
-            Some(previous) => previous.await.ok(),
-            None => None,
-        };
+        if let Some(turn) = turn.previous.take() {
+            let _ = turn.await;
+        }
         lock_tenant(&mut tx, tenant).await?;
-        let marks = mark(&mut tx, tenant).await?;
+        if let Some(next) = turn.next.take() {
+            let _ = next.send(());
+        }
         let t = phases::add(Phase::Lock, t);
 
         // What was stored may have changed meanwhile (a void, a re-send):
@@ -443,20 +403,6 @@ impl Store {
             (current, order) = classify_all(valid, &again, out);
             again
         };
-        let written = written_of(&order, &current);
-        // This group's contacts: for its own early probe and the next group's.
-        let own: Vec<ContactRow> = if early.is_some() {
-            written.iter().map(|i| ContactRow::of(i)).collect()
-        } else {
-            Vec::new()
-        };
-        if let Some(next) = turn.next.take() {
-            let _ = next.send(Handoff {
-                before: marks.and_then(|m| m.0),
-                mark: marks.map(|m| m.1),
-                contacts: own.clone(),
-            });
-        }
         for id in &order {
             if let (Some(i), true) = (current.get(id), stored.contains_key(*id)) {
                 interactions::update_facts(&mut tx, tenant, i, now).await?;
@@ -464,25 +410,12 @@ impl Store {
         }
         phases::add(Phase::Write, t);
 
-        // Repeat contacts: the early probe if it is still current (brought
-        // up to date with what this group and the one before write), else
-        // a probe now.
-        let t = Instant::now();
-        let since = early.as_ref().and_then(|p| {
-            p.covers(&written, window)
-                .then(|| p.since(marks.map(|m| m.0), handoff.as_ref()))
-                .flatten()
-        });
-        let found = match (early, since) {
-            (Some(mut p), Some(previous)) => {
-                p.overlay(previous.iter().chain(&own));
-                p
-            }
-            _ => probe(&mut tx, tenant, &written, window).await?,
-        };
-        let t = phases::add(Phase::Reprobe, t);
-        let voids = write_voids(&mut tx, tenant, found.voids(&written, window), now, true).await?;
-        phases::add(Phase::Voids, t);
+        // Repeat contacts.
+        let written: Vec<&Interaction> = order
+            .iter()
+            .filter_map(|id| current.get(id).copied())
+            .collect();
+        let voids = repeat_contacts(&mut tx, tenant, &written, window, now).await?;
         let t = Instant::now();
         let voided: HashMap<&str, &RepeatContact> = voids
             .iter()
@@ -720,219 +653,46 @@ pub fn selection_events(
     }
 }
 
-/// The interactions a group writes, in order.
-fn written_of<'a>(
-    order: &[&'a str],
-    current: &HashMap<&'a str, &'a Interaction>,
-) -> Vec<&'a Interaction> {
-    order
-        .iter()
-        .filter_map(|id| current.get(id).copied())
-        .collect()
-}
-
-impl ContactRow {
-    fn of(i: &Interaction) -> ContactRow {
-        ContactRow {
-            id: i.id.as_str().to_owned(),
-            customer_ref: i.customer_ref.clone(),
-            arrived_at: i.arrived_ms,
-            direction: i64::from(i.direction.code()),
-        }
-    }
-}
-
-/// The customers of `written` (sorted) and the arrival range their repeat
-/// contacts lie in; `None` if none has a customer reference.
-fn span(written: &[&Interaction], window: i64) -> Option<(Vec<String>, i64, i64)> {
-    let with_ref = written.iter().filter(|i| !i.customer_ref.is_empty());
-    let mut refs = Vec::new();
-    let (mut lo, mut hi) = (i64::MAX, i64::MIN);
-    for i in with_ref {
-        refs.push(i.customer_ref.clone());
-        lo = lo.min(i.arrived_ms);
-        hi = hi.max(i.arrived_ms);
-    }
-    if refs.is_empty() {
-        return None;
-    }
-    refs.sort_unstable();
-    refs.dedup();
-    Some((refs, lo.saturating_sub(window), hi.saturating_add(window)))
-}
-
-/// The stored contacts of some customers within an arrival range, and the
-/// tenant's ingest mark read just before them.
-#[derive(Debug, Default)]
-struct Probe {
-    /// The customers probed, sorted (empty: nothing to probe).
-    refs: Vec<String>,
-    lo: i64,
-    hi: i64,
-    /// The ingest mark read before the probe (PostgreSQL).
-    mark: Option<i64>,
-    contacts: Vec<ContactRow>,
-}
-
-impl Probe {
-    /// True if the probe asked about every customer and arrival time that
-    /// `written` needs.
-    fn covers(&self, written: &[&Interaction], window: i64) -> bool {
-        match span(written, window) {
-            None => true,
-            Some((refs, lo, hi)) => {
-                lo >= self.lo
-                    && hi <= self.hi
-                    && refs.iter().all(|r| self.refs.binary_search(r).is_ok())
-            }
-        }
-    }
-
-    /// What committed since the probe's mark was read, if the probe can be
-    /// brought up to date without probing again: nothing (`now`, the mark
-    /// read under the tenant's lock, is the probe's), or only the group
-    /// before this one in the stream (its contacts, from `handoff`). Marks
-    /// are transaction ids, never reused, so the handoff's mark equal to
-    /// `now` with its predecessor equal to the probe's mark means exactly
-    /// that group committed in between. `None`: probe again.
-    fn since<'h>(
-        &self,
-        now: Option<Option<i64>>,
-        handoff: Option<&'h Handoff>,
-    ) -> Option<&'h [ContactRow]> {
-        if self.refs.is_empty() {
-            return Some(&[]);
-        }
-        let now = now?;
-        if now == self.mark {
-            return Some(&[]);
-        }
-        handoff
-            .filter(|h| h.mark.is_some() && h.mark == now && h.before == self.mark)
-            .map(|h| h.contacts.as_slice())
-    }
-
-    /// Replaces what the probe saw of `rows`' interactions by `rows` (later
-    /// rows win): what the group before and this group store.
-    fn overlay<'r>(&mut self, rows: impl Iterator<Item = &'r ContactRow>) {
-        let by_id: HashMap<&str, &ContactRow> = rows.map(|r| (r.id.as_str(), r)).collect();
-        self.contacts.retain(|c| !by_id.contains_key(c.id.as_str()));
-        let (lo, hi) = (self.lo, self.hi);
-        let refs = &self.refs;
-        self.contacts.extend(
-            by_id
-                .into_values()
-                .filter(|r| {
-                    !r.customer_ref.is_empty()
-                        && (lo..=hi).contains(&r.arrived_at)
-                        && refs.binary_search(&r.customer_ref).is_ok()
-                })
-                .cloned(),
-        );
-    }
-
-    /// The voids that storing `written` makes (earliest repeat per earlier
-    /// interaction), before comparison with what is stored.
-    fn voids(&self, written: &[&Interaction], window: i64) -> Vec<Void> {
-        let mut contacts: BTreeMap<&str, Vec<&ContactRow>> = BTreeMap::new();
-        for c in &self.contacts {
-            contacts.entry(c.customer_ref.as_str()).or_default().push(c);
-        }
-        // Deterministic ties (the database returns rows in any order).
-        for list in contacts.values_mut() {
-            list.sort_by(|a, b| (a.arrived_at, &a.id).cmp(&(b.arrived_at, &b.id)));
-        }
-        // Earliest repeat per earlier interaction.
-        let mut best: BTreeMap<String, (String, i64)> = BTreeMap::new();
-        for w in written.iter().filter(|i| !i.customer_ref.is_empty()) {
-            let Some(others) = contacts.get(w.customer_ref.as_str()) else {
-                continue;
-            };
-            let parsed: Vec<(InteractionId, i64, Direction)> = others
-                .iter()
-                .filter_map(|o| {
-                    Some((
-                        InteractionId::parse(o.id.clone()).ok()?,
-                        o.arrived_at,
-                        Direction::from_code(i32::try_from(o.direction).ok()?)?,
-                    ))
-                })
-                .collect();
-            let list: Vec<Contact<'_>> = parsed
-                .iter()
-                .map(|(id, at, d)| Contact {
-                    id,
-                    arrived_ms: *at,
-                    direction: *d,
-                })
-                .collect();
-            let me = Contact {
-                id: &w.id,
-                arrived_ms: w.arrived_ms,
-                direction: w.direction,
-            };
-            for link in repeat_contact::links_for(me, &list, window) {
-                let e = best
-                    .entry(link.earlier.as_str().to_owned())
-                    .or_insert_with(|| (link.later.as_str().to_owned(), link.later_arrived_ms));
-                if link.later_arrived_ms < e.1 {
-                    *e = (link.later.as_str().to_owned(), link.later_arrived_ms);
-                }
-            }
-        }
-        // First-contact resolution is measured on inbound contacts only: a
-        // later contact voids an earlier inbound one.
-        let inbound: std::collections::HashSet<&str> = self
-            .contacts
-            .iter()
-            .filter(|c| c.direction == i64::from(Direction::Inbound.code()))
-            .map(|c| c.id.as_str())
-            .collect();
-        best.into_iter()
-            .filter(|(earlier, _)| inbound.contains(earlier.as_str()))
-            .map(|(earlier, (later, at))| Void {
-                earlier,
-                repeat: RepeatContact {
-                    repeat_interaction: InteractionId::parse(later).ok(),
-                    repeat_ms: at,
-                    source: RepeatSource::Derived,
-                    reason: String::new(),
-                },
-                dims: pb::InteractionDimensions::default(),
-            })
-            .collect()
-    }
-}
-
-/// Finds the stored contacts of `written`'s customers within the repeat
-/// window (including `written` itself as this transaction sees it). On
-/// PostgreSQL the tenant's ingest mark is read first, so a later
-/// comparison can tell whether anything committed since.
-async fn probe(
+/// Finds the repeat contacts that storing `written` creates and writes the
+/// voids (earliest repeat kept; derived links never replace an earlier one).
+async fn repeat_contacts(
     tx: &mut Tx,
     tenant: &Tenant,
     written: &[&Interaction],
     window: i64,
-) -> Result<Probe> {
-    let Some((refs, lo, hi)) = span(written, window) else {
-        return Ok(Probe::default());
-    };
-    let mut out = Probe {
-        lo,
-        hi,
-        ..Default::default()
-    };
+    now: i64,
+) -> Result<Vec<Void>> {
+    let started = Instant::now();
+    let with_ref: Vec<&&Interaction> = written
+        .iter()
+        .filter(|i| !i.customer_ref.is_empty())
+        .collect();
+    if with_ref.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut refs: Vec<&str> = with_ref.iter().map(|i| i.customer_ref.as_str()).collect();
+    refs.sort_unstable();
+    refs.dedup();
+    let lo = with_ref
+        .iter()
+        .map(|i| i.arrived_ms)
+        .min()
+        .unwrap_or(0)
+        .saturating_sub(window);
+    let hi = with_ref
+        .iter()
+        .map(|i| i.arrived_ms)
+        .max()
+        .unwrap_or(0)
+        .saturating_add(window);
+    let mut contacts: BTreeMap<String, Vec<ContactRow>> = BTreeMap::new();
     // PostgreSQL: the customers as one array, each one probe of the
     // customer index (`arrived_at + 0` keeps the planner, which has no
     // statistics on a young table, from range-scanning the arrival index for
     // every customer instead).
     if let earshot_kit::db::TxInner::Postgres(t) = &mut tx.inner {
         let conn: &mut sqlx::PgConnection = t;
-        out.mark = sqlx::query_scalar("SELECT writer FROM ingest_marks WHERE tenant_id = $1")
-            .bind(tenant.id())
-            .fetch_optional(&mut *conn)
-            .await?;
-        out.contacts = sqlx::query_as::<_, ContactRow>(
+        let rows: Vec<ContactRow> = sqlx::query_as::<_, ContactRow>(
             "SELECT i.id, i.customer_ref, i.arrived_at, i.direction \
              FROM unnest($2::text[]) AS r(ref) CROSS JOIN LATERAL ( \
              SELECT id, customer_ref, arrived_at, direction FROM interactions \
@@ -945,8 +705,11 @@ async fn probe(
         .bind(hi)
         .fetch_all(conn)
         .await?;
+        for r in rows {
+            contacts.entry(r.customer_ref.clone()).or_default().push(r);
+        }
     }
-    let sqlite_refs: &[String] = if tx.backend() == earshot_kit::db::Backend::Sqlite {
+    let sqlite_refs: &[&str] = if tx.backend() == earshot_kit::db::Backend::Sqlite {
         &refs
     } else {
         &[]
@@ -967,40 +730,80 @@ async fn probe(
             let mut q =
                 sqlx::query_as::<_, ContactRow>(sqlx::AssertSqlSafe(sql.clone())).bind(tenant.id());
             for r in chunk {
-                q = q.bind(r.as_str());
+                q = q.bind(*r);
             }
             q.bind(lo).bind(hi).fetch_all(&mut *c).await
         })?;
-        out.contacts.extend(rows);
+        for r in rows {
+            contacts.entry(r.customer_ref.clone()).or_default().push(r);
+        }
     }
-    out.refs = refs;
-    Ok(out)
-}
-
-/// Marks the tenant's ingest state as changed by this transaction (its
-/// transaction id, held to commit) and returns the mark it replaces and its
-/// own; `None` on SQLite, whose one writer needs no marks. Ingest calls it
-/// under the tenant's lock; an erasure calls it first thing, so it waits
-/// for the ingest that holds the mark row and is seen by those after.
-pub(super) async fn mark(tx: &mut Tx, tenant: &Tenant) -> Result<Option<(Option<i64>, i64)>> {
-    let earshot_kit::db::TxInner::Postgres(t) = &mut tx.inner else {
-        return Ok(None);
-    };
-    let conn: &mut sqlx::PgConnection = t;
-    let before: Option<i64> =
-        sqlx::query_scalar("SELECT writer FROM ingest_marks WHERE tenant_id = $1 FOR UPDATE")
-            .bind(tenant.id())
-            .fetch_optional(&mut *conn)
-            .await?;
-    let mine: i64 = sqlx::query_scalar(
-        "INSERT INTO ingest_marks (tenant_id, writer) \
-         VALUES ($1, pg_current_xact_id()::text::bigint) \
-         ON CONFLICT (tenant_id) DO UPDATE SET writer = EXCLUDED.writer RETURNING writer",
-    )
-    .bind(tenant.id())
-    .fetch_one(conn)
-    .await?;
-    Ok(Some((before, mine)))
+    // Earliest repeat per earlier interaction.
+    let mut best: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    for w in &with_ref {
+        let Some(others) = contacts.get(&w.customer_ref) else {
+            continue;
+        };
+        let parsed: Vec<(InteractionId, i64, Direction)> = others
+            .iter()
+            .filter_map(|o| {
+                Some((
+                    InteractionId::parse(o.id.clone()).ok()?,
+                    o.arrived_at,
+                    Direction::from_code(i32::try_from(o.direction).ok()?)?,
+                ))
+            })
+            .collect();
+        let list: Vec<Contact<'_>> = parsed
+            .iter()
+            .map(|(id, at, d)| Contact {
+                id,
+                arrived_ms: *at,
+                direction: *d,
+            })
+            .collect();
+        let me = Contact {
+            id: &w.id,
+            arrived_ms: w.arrived_ms,
+            direction: w.direction,
+        };
+        for link in repeat_contact::links_for(me, &list, window) {
+            let e = best
+                .entry(link.earlier.as_str().to_owned())
+                .or_insert_with(|| (link.later.as_str().to_owned(), link.later_arrived_ms));
+            if link.later_arrived_ms < e.1 {
+                *e = (link.later.as_str().to_owned(), link.later_arrived_ms);
+            }
+        }
+    }
+    // First-contact resolution is measured on inbound contacts only: a
+    // later contact voids an earlier inbound one.
+    let inbound: std::collections::HashSet<&str> = contacts
+        .values()
+        .flatten()
+        .filter(|c| c.direction == i64::from(Direction::Inbound.code()))
+        .map(|c| c.id.as_str())
+        .collect();
+    let voids: Vec<Void> = best
+        .into_iter()
+        .filter(|(earlier, _)| inbound.contains(earlier.as_str()))
+        .map(|(earlier, (later, at))| Void {
+            earlier,
+            repeat: RepeatContact {
+                repeat_interaction: InteractionId::parse(later).ok(),
+                repeat_ms: at,
+                source: RepeatSource::Derived,
+                reason: String::new(),
+            },
+            dims: pb::InteractionDimensions::default(),
+        })
+        .collect();
+    // Only voids that supersede what is stored (the earliest repeat is
+    // kept) are written and returned.
+    let t = phases::add(Phase::Probe, started);
+    let written = write_voids(tx, tenant, voids, now, true).await;
+    phases::add(Phase::Voids, t);
+    written
 }
 
 /// Records repeat contacts on interactions, in one statement per 300, and
@@ -1156,99 +959,4 @@ pub async fn record_void(
     };
     let written = write_voids(tx, tenant, vec![v], now, false).await?;
     Ok(fcr_event(&written, now))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn contact(id: &str, customer: &str, at: i64) -> ContactRow {
-        ContactRow {
-            id: id.to_owned(),
-            customer_ref: customer.to_owned(),
-            arrived_at: at,
-            direction: i64::from(Direction::Inbound.code()),
-        }
-    }
-
-    fn probed(mark: Option<i64>) -> Probe {
-        Probe {
-            refs: vec!["c1".into(), "c2".into()],
-            lo: 0,
-            hi: 100,
-            mark,
-            contacts: vec![contact("a", "c1", 10)],
-        }
-    }
-
-    fn handoff(before: Option<i64>, mark: i64) -> Handoff {
-        Handoff {
-            before,
-            mark: Some(mark),
-            contacts: vec![contact("b", "c2", 20)],
-        }
-    }
-
-    #[test]
-    fn an_early_probe_is_reused_only_if_at_most_the_group_before_committed() {
-        let p = probed(Some(7));
-        // Nothing committed since: nothing to add, whatever the handoff.
-        assert_eq!(p.since(Some(Some(7)), None).map(<[_]>::len), Some(0));
-        assert_eq!(
-            p.since(Some(Some(7)), Some(&handoff(Some(7), 9)))
-                .map(<[_]>::len),
-            Some(0),
-            "the group before did not commit (rolled back): its rows are not stored"
-        );
-        // Exactly the group before committed: its contacts.
-        let h = handoff(Some(7), 9);
-        assert_eq!(p.since(Some(Some(9)), Some(&h)).map(<[_]>::len), Some(1));
-        // Someone else committed (before the group before, or instead of it).
-        assert!(p.since(Some(Some(9)), Some(&handoff(Some(8), 9))).is_none());
-        assert!(
-            p.since(Some(Some(10)), Some(&handoff(Some(7), 9)))
-                .is_none()
-        );
-        assert!(p.since(Some(Some(10)), None).is_none());
-        // The first ingest of a tenant: no mark before it.
-        let first = probed(None);
-        assert_eq!(first.since(Some(None), None).map(<[_]>::len), Some(0));
-        assert_eq!(
-            first
-                .since(Some(Some(3)), Some(&handoff(None, 3)))
-                .map(<[_]>::len),
-            Some(1)
-        );
-        assert!(first.since(Some(Some(3)), None).is_none());
-        // No marks (SQLite): never reused.
-        assert!(p.since(None, None).is_none());
-        // Nothing probed: nothing to bring up to date.
-        assert!(Probe::default().since(None, None).is_some());
-    }
-
-    #[test]
-    fn overlay_replaces_what_the_probe_saw_of_rewritten_interactions() {
-        let mut p = probed(Some(7));
-        p.contacts.push(contact("moved", "c2", 50));
-        p.overlay(
-            [
-                contact("b", "c2", 20),
-                // Moved to another customer, out of the probed ones.
-                contact("moved", "c9", 50),
-                // Outside the probed range or customers: not a contact here.
-                contact("late", "c1", 101),
-                contact("other", "c3", 30),
-                // A later row for the same id wins.
-                contact("b", "c2", 25),
-            ]
-            .iter(),
-        );
-        let mut got: Vec<(String, i64)> = p
-            .contacts
-            .iter()
-            .map(|c| (c.id.clone(), c.arrived_at))
-            .collect();
-        got.sort();
-        assert_eq!(got, vec![("a".to_owned(), 10), ("b".to_owned(), 25)]);
-    }
 }

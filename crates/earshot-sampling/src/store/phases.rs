@@ -21,11 +21,8 @@ pub enum Phase {
     Write,
     /// Waiting for the tenant's ingest lock.
     Lock,
-    /// Finding repeat contacts (on PostgreSQL before the tenant's lock).
+    /// Finding repeat contacts.
     Probe,
-    /// Finding repeat contacts under the tenant's lock: SQLite, or an early
-    /// probe that was not current any more (see `store::ingest`).
-    Reprobe,
     /// Writing the voids of first-contact resolution they make.
     Voids,
     /// The active plans' decisions: counters, selections, assignments.
@@ -36,7 +33,7 @@ pub enum Phase {
     Commit,
 }
 
-const ALL: [Phase; 12] = [
+const ALL: [Phase; 11] = [
     Phase::Prepare,
     Phase::Context,
     Phase::Begin,
@@ -44,7 +41,6 @@ const ALL: [Phase; 12] = [
     Phase::Write,
     Phase::Lock,
     Phase::Probe,
-    Phase::Reprobe,
     Phase::Voids,
     Phase::Plans,
     Phase::Events,
@@ -62,7 +58,6 @@ impl Phase {
             Phase::Write => "write",
             Phase::Lock => "lock",
             Phase::Probe => "probe",
-            Phase::Reprobe => "reprobe",
             Phase::Voids => "voids",
             Phase::Plans => "plans",
             Phase::Events => "events",

@@ -204,9 +204,6 @@ impl Store {
         now: i64,
     ) -> Result<Counts> {
         let mut tx = self.db.begin().await?;
-        // Clearing customer references changes what ingest's repeat-contact
-        // probe reads: an ingest that probed before this commits probes again.
-        super::ingest::mark(&mut tx, tenant).await?;
         let (mut interactions, mut surveys, mut feedback) = (0, 0, 0);
         for chunk in ids.chunks(CHUNK) {
             let list = placeholders(2, chunk.len());
@@ -271,8 +268,6 @@ impl Store {
     ) -> Result<(i64, Counts)> {
         let cutoff = now.saturating_sub(retention_ms);
         let mut tx = self.db.begin().await?;
-        // As for an erasure: ingest's repeat-contact probes see the purge.
-        super::ingest::mark(&mut tx, tenant).await?;
         let done: Option<i64> = with_tx!(tx, |c| sqlx::query_scalar(
             "SELECT purged_through FROM retention_state WHERE tenant_id = $1"
         )
