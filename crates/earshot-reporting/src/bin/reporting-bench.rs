@@ -15,13 +15,13 @@
 //! ```text
 //! cargo run --release -p earshot-reporting --bin reporting-bench -- \
 //!     [--database-url postgres://…] [--interactions N] [--evaluations N] \
-//!     [--agents N] [--runs N] [--existing]
+//!     [--agents N] [--runs N] [--sqlite-path FILE] [--existing]
 //! ```
-//! Without `--database-url` it runs on a fresh SQLite file in the temp dir.
-//! A PostgreSQL run leaves its history in the `reporting_bench` schema;
-//! `--existing` measures the 12-month reports over that history again
-//! without loading it (to iterate on the read path; the figures of record
-//! come from a full run).
+//! Without `--database-url` it runs on a fresh SQLite file in the temp dir
+//! (or at `--sqlite-path`, kept afterwards). A PostgreSQL run leaves its
+//! history in the `reporting_bench` schema; `--existing` measures the
+//! 12-month reports over a history an earlier run left (to iterate on the
+//! read path; the figures of record come from a full run).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -66,6 +66,7 @@ struct Args {
     agents: u64,
     runs: usize,
     existing: bool,
+    sqlite_path: Option<std::path::PathBuf>,
 }
 
 fn args() -> std::result::Result<Args, String> {
@@ -76,6 +77,7 @@ fn args() -> std::result::Result<Args, String> {
         agents: 2_000,
         runs: 5,
         existing: false,
+        sqlite_path: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -87,6 +89,7 @@ fn args() -> std::result::Result<Args, String> {
             "--agents" => a.agents = value()?.parse().map_err(|e| format!("{e}"))?,
             "--runs" => a.runs = value()?.parse().map_err(|e| format!("{e}"))?,
             "--existing" => a.existing = true,
+            "--sqlite-path" => a.sqlite_path = Some(value()?.into()),
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -500,17 +503,24 @@ async fn measure(
     let mut cells = 0;
     let mut same = true;
     let mut groups = 0;
+    // Each method's runs back to back, as a report would be read again: a
+    // raw scan between two rollup runs would evict the cells from
+    // PostgreSQL's buffer cache (128 MB here) and time the rollups cold.
+    let mut reports = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
         let (c, r, p) = rollup_report(db, tenant, range).await?;
         rolled.push(ms(t.elapsed()));
         phases.push(p);
+        cells = c;
+        groups = r.len();
+        reports.push(r);
+    }
+    for r in &reports {
         let t = Instant::now();
         let s = raw_report(db, tenant, range).await?;
         raw.push(ms(t.elapsed()));
-        cells = c;
-        groups = r.len();
-        same &= agree(&r, &s);
+        same &= agree(r, &s);
     }
     let phase = |f: fn(&Phases) -> f64| median(phases.iter().map(f).collect());
     println!(
@@ -663,7 +673,16 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
                 None,
             )
         }
-        None if a.existing => return Err("--existing needs --database-url".into()),
+        None if a.existing && a.sqlite_path.is_none() => {
+            return Err("--existing needs --database-url or --sqlite-path".into());
+        }
+        None if a.sqlite_path.is_some() => {
+            let path = a.sqlite_path.clone().ok_or("path")?;
+            if !a.existing && path.exists() {
+                std::fs::remove_file(&path)?;
+            }
+            (DbTarget::Sqlite { path }, "SQLite", None)
+        }
         None => {
             let dir = std::env::temp_dir().join(format!("reporting-bench-{}", std::process::id()));
             std::fs::create_dir_all(&dir)?;
