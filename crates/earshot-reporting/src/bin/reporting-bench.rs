@@ -678,8 +678,17 @@ async fn main() -> std::result::Result<(), Box<dyn std::error::Error>> {
         }
         None if a.sqlite_path.is_some() => {
             let path = a.sqlite_path.clone().ok_or("path")?;
-            if !a.existing && path.exists() {
-                std::fs::remove_file(&path)?;
+            if !a.existing {
+                // The database and its WAL files: a stale WAL beside a new
+                // database must not be replayed into it.
+                for suffix in ["", "-wal", "-shm"] {
+                    let mut p = path.clone().into_os_string();
+                    p.push(suffix);
+                    let p = std::path::PathBuf::from(p);
+                    if p.exists() {
+                        std::fs::remove_file(&p)?;
+                    }
+                }
             }
             (DbTarget::Sqlite { path }, "SQLite", None)
         }

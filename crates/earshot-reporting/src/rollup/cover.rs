@@ -33,14 +33,7 @@ pub struct Piece {
 /// the `available` grains (`Grain::Day` is always used, available or not,
 /// since any range can be tiled by days). Oldest first.
 pub fn cover(range: DateRange, available: &[Grain]) -> Vec<Piece> {
-    let mut coarse: Vec<Grain> = available
-        .iter()
-        .copied()
-        .filter(|g| *g != Grain::Day)
-        .collect();
-    coarse.sort();
-    coarse.dedup();
-    coarse.reverse(); // coarsest first
+    let coarse = coarsest_first(available);
     let mut out = Vec::new();
     let mut date = range.start();
     while date <= range.end() {
@@ -62,6 +55,19 @@ pub fn cover(range: DateRange, available: &[Grain]) -> Vec<Piece> {
         date = next;
     }
     out
+}
+
+/// The available grains other than days, coarsest first.
+fn coarsest_first(available: &[Grain]) -> Vec<Grain> {
+    let mut coarse: Vec<Grain> = available
+        .iter()
+        .copied()
+        .filter(|g| *g != Grain::Day)
+        .collect();
+    coarse.sort();
+    coarse.dedup();
+    coarse.reverse();
+    coarse
 }
 
 /// A piece read with a sign: its cells are added, or subtracted when
@@ -90,14 +96,7 @@ pub struct Signed {
 /// From 3 October to 31 December this reads October minus 1 and 2 October,
 /// November and December: 5 pieces per key instead of 12.
 pub fn signed_cover(range: DateRange, available: &[Grain], data: Option<DateRange>) -> Vec<Signed> {
-    let mut grains: Vec<Grain> = available
-        .iter()
-        .copied()
-        .filter(|g| *g != Grain::Day)
-        .collect();
-    grains.sort();
-    grains.dedup();
-    grains.reverse(); // coarsest first
+    let mut grains = coarsest_first(available);
     grains.push(Grain::Day);
     let price = |p: &Piece| match data {
         Some(d) => usize::from(p.start <= d.end() && p.grain.end_of(p.start) >= d.start()),

@@ -14,7 +14,7 @@
 
 use std::ops::Range;
 
-use earshot_kit::{Error, Result, auth::Tenant, db::Db, db::Pool};
+use earshot_kit::{Error, Result, auth::Tenant, db::Db, db::Pool, with_pool};
 use sqlx::Row as _;
 
 /// The (day, key, body) rows of one read, in one buffer, each with the
@@ -201,21 +201,20 @@ fn step_sqlite(
         .query(rusqlite::params_from_iter(params.iter()))
         .map_err(Error::internal)?;
     while let Some(row) = rows.next().map_err(Error::internal)? {
-        let get = |row: &rusqlite::Row<'_>| -> rusqlite::Result<(i32, i32)> {
-            Ok((row.get(0)?, row.get(1)?))
-        };
-        let (run, day) = get(row).map_err(Error::internal)?;
-        let key = row
-            .get_ref(2)
-            .and_then(|v| Ok(v.as_bytes()?))
-            .map_err(Error::internal)?;
-        let body = row
-            .get_ref(3)
-            .and_then(|v| Ok(v.as_bytes()?))
-            .map_err(Error::internal)?;
+        let (run, day, key, body) = sqlite_row(row).map_err(Error::internal)?;
         out.push(day, key, body, run_sign(runs, run)?);
     }
     Ok(())
+}
+
+/// (run, day, key, body) of a row of [`runs_sql`].
+fn sqlite_row<'r>(row: &'r rusqlite::Row<'_>) -> rusqlite::Result<(i32, i32, &'r [u8], &'r [u8])> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get_ref(2)?.as_bytes()?,
+        row.get_ref(3)?.as_bytes()?,
+    ))
 }
 
 /// The first and last day with a day cell of `family`, if any: what prices
@@ -227,22 +226,11 @@ pub async fn day_span(db: &Db, tenant: &Tenant, family: i16) -> Result<Option<(i
                        ORDER BY day LIMIT 1), \
                       (SELECT day FROM cells WHERE tenant_id = $1 AND family = $2 AND grain = 0 \
                        ORDER BY day DESC LIMIT 1)";
-    let span: (Option<i32>, Option<i32>) = match db.read() {
-        Pool::Sqlite(pool) => {
-            sqlx::query_as(sql)
-                .bind(tenant.id())
-                .bind(family)
-                .fetch_one(pool)
-                .await?
-        }
-        Pool::Postgres(pool) => {
-            sqlx::query_as(sql)
-                .bind(tenant.id())
-                .bind(family)
-                .fetch_one(pool)
-                .await?
-        }
-    };
+    let span: (Option<i32>, Option<i32>) = with_pool!(db.read(), |p| sqlx::query_as(sql)
+        .bind(tenant.id())
+        .bind(family)
+        .fetch_one(p)
+        .await)?;
     Ok(span.0.zip(span.1))
 }
 
