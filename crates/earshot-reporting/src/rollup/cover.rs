@@ -89,12 +89,14 @@ pub struct Signed {
 ///
 /// `data` (the first and last day with any cell, when known) only prices
 /// the choice: a piece outside it holds no cells and costs nothing, so a
-/// report ending today reads the month so far as one cell (the month minus
-/// its days still to come). Every piece is returned whatever its price,
-/// so a stale `data` can cost rows but never change a figure.
+/// report ending today reads the month or quarter so far as one cell (minus
+/// its days still to come). Every piece is returned whatever its price, so
+/// a stale `data` can cost rows but never change a figure.
 ///
-/// From 3 October to 31 December this reads October minus 1 and 2 October,
-/// November and December: 5 pieces per key instead of 12.
+/// From 3 October to 31 December, with days, ten-days and months, this
+/// reads October minus 1 and 2 October, November and December: 5 pieces
+/// per key instead of 12; with quarters too, the fourth quarter minus the
+/// two days: 3.
 pub fn signed_cover(range: DateRange, available: &[Grain], data: Option<DateRange>) -> Vec<Signed> {
     let mut grains = coarsest_first(available);
     grains.push(Grain::Day);
