@@ -38,7 +38,7 @@ use crate::dimension::{Channel, Dimension, Filter};
 use crate::facts::{Complaint, EvaluationFact, InteractionFact, InteractionRecord, SurveyFact};
 use crate::rollup::cells::{Cell, InteractionCell, QualityCell, QuestionCell};
 use crate::rollup::contribution::{RollupContext, ServiceLevelThresholds, contribution};
-use crate::rollup::cover::{Signed, cover, signed_cover};
+use crate::rollup::cover::{Piece, Signed, cover, signed_cover};
 use crate::rollup::keys::{
     CellKey, Grain, InteractionKey, QualityKey, QualitySummaryKey, QuestionKey,
 };
@@ -857,30 +857,29 @@ async fn fetch<K: StoredKey>(
 /// range.
 fn runs(mut pieces: Vec<Signed>) -> Vec<read::Run> {
     pieces.sort_by_key(|s| (s.piece.grain, s.negative, s.piece.start));
-    let mut out: Vec<(Signed, read::Run)> = Vec::new();
+    let mut out: Vec<read::Run> = Vec::new();
+    // The piece that would extend the last run: same grain and sign, next date.
+    let mut extends = None;
     for s in pieces {
         let d = day_number(s.piece.start);
         match out.last_mut() {
-            Some((last, run))
-                if last.piece.grain == s.piece.grain
-                    && last.negative == s.negative
-                    && last.piece.grain.next_start(last.piece.start) == s.piece.start =>
-            {
-                run.hi = d;
-                *last = s;
-            }
-            _ => out.push((
-                s,
-                read::Run {
-                    grain: grain_code(s.piece.grain),
-                    lo: d,
-                    hi: d,
-                    negative: s.negative,
-                },
-            )),
+            Some(run) if extends == Some(s) => run.hi = d,
+            _ => out.push(read::Run {
+                grain: grain_code(s.piece.grain),
+                lo: d,
+                hi: d,
+                negative: s.negative,
+            }),
         }
+        extends = Some(Signed {
+            piece: Piece {
+                grain: s.piece.grain,
+                start: s.piece.grain.next_start(s.piece.start),
+            },
+            negative: s.negative,
+        });
     }
-    out.into_iter().map(|(_, r)| r).collect()
+    out
 }
 
 fn decode_cell<K: StoredKey, C: StoredCell>(day: i32, key: &str, body: &[u8]) -> Result<(K, C)> {
