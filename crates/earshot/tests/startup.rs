@@ -50,6 +50,14 @@ fn bad_config_fails_with_one_line() {
 #[test]
 fn unreachable_database_fails_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
+    // Any free ports: the default ones (50051–50054) lie in Linux's
+    // ephemeral range, where another test's socket can hold one, and the
+    // services bind before they open their databases.
+    std::fs::write(
+        dir.path().join("earshot.toml"),
+        "[sampling]\nport = 0\n[scoring]\nport = 0\n[calibration]\nport = 0\n[reporting]\nport = 0\n",
+    )
+    .unwrap();
     // Nothing listens on port 1.
     let (code, _, stderr) = earshot(
         dir.path(),
