@@ -80,8 +80,68 @@ impl Default for DbOptions {
 
 #[derive(Debug)]
 enum Pools {
-    Sqlite { write: SqlitePool, read: SqlitePool },
+    Sqlite {
+        write: SqlitePool,
+        read: SqlitePool,
+        checkpoint: Arc<Checkpointer>,
+    },
     Postgres(PgPool),
+}
+
+/// SQLite's WAL is copied back into the database file (a checkpoint) by a
+/// task with its own connection, woken after commits, instead of by the
+/// writer at the end of a commit: a batch of random-order index inserts
+/// leaves tens of megabytes of pages to copy, and the writer goes on with
+/// the next transaction meanwhile. The writer still checkpoints itself
+/// once the WAL passes [`WRITER_CHECKPOINT_PAGES`] (the task fell behind,
+/// or readers held it up), which also lets the WAL start over from the
+/// beginning.
+#[derive(Debug, Default)]
+struct Checkpointer {
+    wake: Notify,
+    stopped: std::sync::atomic::AtomicBool,
+}
+
+impl Checkpointer {
+    fn stop(&self) {
+        self.stopped
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.wake.notify_one();
+    }
+}
+
+impl Drop for Pools {
+    fn drop(&mut self) {
+        if let Pools::Sqlite { checkpoint, .. } = self {
+            checkpoint.stop();
+        }
+    }
+}
+
+/// The WAL size, in pages, past which the writer checkpoints itself.
+const WRITER_CHECKPOINT_PAGES: &str = "16384";
+
+/// How long the checkpoint task lets commits gather before it runs.
+const CHECKPOINT_DELAY: Duration = Duration::from_millis(20);
+
+async fn checkpoints(mut conn: sqlx::SqliteConnection, c: Arc<Checkpointer>) {
+    use std::sync::atomic::Ordering;
+    loop {
+        c.wake.notified().await;
+        if c.stopped.load(Ordering::Acquire) {
+            break;
+        }
+        tokio::time::sleep(CHECKPOINT_DELAY).await;
+        // PASSIVE never waits for the writer or readers: it copies what
+        // it can now, and the next wake-up copies the rest.
+        if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
+            .execute(&mut conn)
+            .await
+        {
+            tracing::debug!(error = %e, "background WAL checkpoint failed");
+        }
+    }
+    let _ = conn.close().await;
 }
 
 /// A service's database. Cheap to clone.
@@ -119,6 +179,8 @@ pub enum TxInner {
 pub struct Tx {
     /// The engine's transaction; use [`with_tx!`](crate::with_tx).
     pub inner: TxInner,
+    /// SQLite: woken after a commit (a write transaction).
+    checkpoint: Option<Arc<Checkpointer>>,
     feed_notify: Arc<Notify>,
     pub(crate) wrote_events: bool,
     pub(crate) feed_lock_key: i64,
@@ -140,6 +202,9 @@ impl Tx {
         match self.inner {
             TxInner::Sqlite(t) => t.commit().await?,
             TxInner::Postgres(t) => t.commit().await?,
+        }
+        if let Some(c) = &self.checkpoint {
+            c.wake.notify_one();
         }
         if self.wrote_events {
             self.feed_notify.notify_waiters();
@@ -220,7 +285,11 @@ impl Db {
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
                     .acquire_timeout(options.acquire_timeout.max(Duration::from_secs(30)))
-                    .connect_with(base.clone().create_if_missing(true))
+                    .connect_with(
+                        base.clone()
+                            .create_if_missing(true)
+                            .pragma("wal_autocheckpoint", WRITER_CHECKPOINT_PAGES),
+                    )
                     .await
                     .map_err(|e| open_error(target, e))?;
                 migrations
@@ -231,11 +300,20 @@ impl Db {
                 let read = SqlitePoolOptions::new()
                     .max_connections(options.max_connections)
                     .acquire_timeout(options.acquire_timeout)
-                    .connect_with(base.read_only(true))
+                    .connect_with(base.clone().read_only(true))
                     .await
                     .map_err(|e| open_error(target, e))?;
+                let checkpoint = Arc::new(Checkpointer::default());
+                let conn = sqlx::SqliteConnection::connect_with(&base)
+                    .await
+                    .map_err(|e| open_error(target, e))?;
+                tokio::spawn(checkpoints(conn, checkpoint.clone()));
                 let db = Db {
-                    pools: Arc::new(Pools::Sqlite { write, read }),
+                    pools: Arc::new(Pools::Sqlite {
+                        write,
+                        read,
+                        checkpoint,
+                    }),
                     feed_notify: Arc::new(Notify::new()),
                     schema: Arc::from("main"),
                 };
@@ -326,6 +404,32 @@ impl Db {
         };
         Ok(Tx {
             inner,
+            checkpoint: match &*self.pools {
+                Pools::Sqlite { checkpoint, .. } => Some(checkpoint.clone()),
+                Pools::Postgres(_) => None,
+            },
+            feed_notify: self.feed_notify.clone(),
+            wrote_events: false,
+            feed_lock_key: feed_lock_key(&self.schema),
+            feed_locked: false,
+        })
+    }
+
+    /// Starts a read-only transaction: one consistent snapshot across its
+    /// statements, without the SQLite writer (a long read does not hold up
+    /// writes). SQLite: a deferred transaction on the read pool; PostgreSQL:
+    /// `REPEATABLE READ READ ONLY`. Writes in it fail.
+    pub async fn begin_read(&self) -> Result<Tx> {
+        let inner = match &*self.pools {
+            Pools::Sqlite { read, .. } => TxInner::Sqlite(read.begin().await?),
+            Pools::Postgres(p) => TxInner::Postgres(
+                p.begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    .await?,
+            ),
+        };
+        Ok(Tx {
+            inner,
+            checkpoint: None,
             feed_notify: self.feed_notify.clone(),
             wrote_events: false,
             feed_lock_key: feed_lock_key(&self.schema),
@@ -345,9 +449,14 @@ impl Db {
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
         match &*self.pools {
-            Pools::Sqlite { write, read } => {
+            Pools::Sqlite {
+                write,
+                read,
+                checkpoint,
+            } => {
                 read.close().await;
                 write.close().await;
+                checkpoint.stop();
             }
             Pools::Postgres(p) => p.close().await,
         }

@@ -105,6 +105,132 @@ async fn sweeps_close_periods_once_even_with_two_replicas() {
     }
 }
 
+/// A close is decided on a read snapshot, then claimed in a write
+/// transaction. When ingest changes the period in between, the close
+/// decides again inside the transaction: the top-up takes the smallest
+/// draws of the period as it is at the claim.
+#[tokio::test]
+async fn a_close_decides_again_when_the_period_changed_after_its_snapshot() {
+    use earshot_sampling::draw::draw;
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let store = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        let p = store
+            .create_plan(
+                &tenant,
+                &pb::SamplingPlan { seed: 42, ..plan() },
+                "",
+                ("alice", "admin"),
+                now,
+            )
+            .await
+            .unwrap();
+        assert_eq!(p.seed, 42);
+        let day = now - now.rem_euclid(DAY) - 2 * DAY;
+        let first: Vec<String> = (0..40).map(|n| format!("i-{n}")).collect();
+        let mut draws: Vec<f64> = first.iter().map(|id| draw(42, id)).collect();
+        draws.sort_by(f64::total_cmp);
+        // Interactions that arrive after the snapshot, each with a draw
+        // below the fifth smallest of the first 40: a close that kept its
+        // snapshot's decision would miss them.
+        let late: Vec<String> = (0..)
+            .map(|n| format!("late-{n}"))
+            .filter(|id| draw(42, id) < draws[4])
+            .take(3)
+            .collect();
+        let batch: Vec<pb::Interaction> = first
+            .iter()
+            .zip(0..)
+            .map(|(id, n)| interaction(id, "agent-1", day + n * 60_000))
+            .collect();
+        store.ingest(&tenant, batch, now).await.unwrap();
+        let closed = store
+            .close_period_racing(&tenant, &p.id, day, false, now, async {
+                let batch: Vec<pb::Interaction> = late
+                    .iter()
+                    .zip(0..)
+                    .map(|(id, n)| interaction(id, "agent-1", day + 3_600_000 + n * 60_000))
+                    .collect();
+                let r = store.ingest(&tenant, batch, now).await.unwrap();
+                assert_eq!(r.counts.created, 3);
+            })
+            .await
+            .unwrap();
+        let mut all: Vec<(f64, &String)> = first
+            .iter()
+            .chain(&late)
+            .map(|id| (draw(42, id), id))
+            .collect();
+        all.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let mut want: Vec<&str> = all.iter().take(5).map(|(_, id)| id.as_str()).collect();
+        want.sort_unstable();
+        let mut got: Vec<&str> = closed
+            .selections
+            .iter()
+            .filter_map(|s| s.interaction.as_ref())
+            .map(|d| d.interaction_id.as_str())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{engine:?}");
+        assert_eq!(closed.result.top_up_selections, 5, "{engine:?}");
+    }
+}
+
+/// Without a change in between, the close takes the period's smallest
+/// draws, and a second close finds the period closed.
+#[tokio::test]
+async fn a_close_without_changes_between_takes_the_smallest_draws_once() {
+    use earshot_sampling::draw::draw;
+    for engine in Engine::available() {
+        let storage = TestStorage::new(engine).await.unwrap();
+        let store = open(&storage).await;
+        let tenant = Tenant::trusted("acme");
+        let now = now_millis();
+        let p = store
+            .create_plan(
+                &tenant,
+                &pb::SamplingPlan { seed: 7, ..plan() },
+                "",
+                ("alice", "admin"),
+                now,
+            )
+            .await
+            .unwrap();
+        let day = now - now.rem_euclid(DAY) - 2 * DAY;
+        let ids: Vec<String> = (0..30).map(|n| format!("i-{n}")).collect();
+        let batch: Vec<pb::Interaction> = ids
+            .iter()
+            .zip(0..)
+            .map(|(id, n)| interaction(id, "agent-1", day + n * 60_000))
+            .collect();
+        store.ingest(&tenant, batch, now).await.unwrap();
+        let closed = store
+            .close_period(&tenant, &p.id, day, false, now)
+            .await
+            .unwrap();
+        let mut by_draw: Vec<&String> = ids.iter().collect();
+        by_draw.sort_by(|a, b| draw(7, a).total_cmp(&draw(7, b)));
+        let mut want: Vec<&str> = by_draw.iter().take(5).map(|s| s.as_str()).collect();
+        want.sort_unstable();
+        let mut got: Vec<&str> = closed
+            .selections
+            .iter()
+            .filter_map(|s| s.interaction.as_ref())
+            .map(|d| d.interaction_id.as_str())
+            .collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{engine:?}");
+        let again = store
+            .close_period(&tenant, &p.id, day, false, now)
+            .await
+            .unwrap();
+        assert!(again.selections.is_empty(), "{engine:?}");
+        assert_eq!(again.result.top_up_selections, 5, "{engine:?}");
+    }
+}
+
 #[tokio::test]
 async fn overdue_assignments_expire_once() {
     for engine in Engine::available() {

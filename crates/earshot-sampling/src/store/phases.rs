@@ -31,9 +31,12 @@ pub enum Phase {
     Events,
     /// Committing.
     Commit,
+    /// Closing ended plan periods with their top-ups (the background
+    /// sweep, beside ingest; on SQLite it holds the one writer meanwhile).
+    Close,
 }
 
-const ALL: [Phase; 11] = [
+const ALL: [Phase; 12] = [
     Phase::Prepare,
     Phase::Context,
     Phase::Begin,
@@ -45,6 +48,7 @@ const ALL: [Phase; 11] = [
     Phase::Plans,
     Phase::Events,
     Phase::Commit,
+    Phase::Close,
 ];
 
 impl Phase {
@@ -62,6 +66,7 @@ impl Phase {
             Phase::Plans => "plans",
             Phase::Events => "events",
             Phase::Commit => "commit",
+            Phase::Close => "close",
         }
     }
 }

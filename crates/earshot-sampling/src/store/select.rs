@@ -74,7 +74,7 @@ pub struct Env<'a> {
 }
 
 /// One `agent_periods` row.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AgentPeriodRow {
     pub agent_id: String,
     pub period_start: i64,
