@@ -19,7 +19,9 @@
 //! WAL, a busy timeout, foreign keys on. Writes go through a pool of exactly
 //! one connection (SQLite has one writer; queuing in-process is cheaper and
 //! fairer than `SQLITE_BUSY` retries) and every write transaction is
-//! `BEGIN IMMEDIATE`; reads use a separate read-only pool.
+//! `BEGIN IMMEDIATE`; reads use a separate read-only pool, and
+//! [`Db::begin_read`] gives a snapshot that does not hold the writer. WAL
+//! checkpoints run beside the writer, in a task with its own connection.
 //!
 //! # PostgreSQL
 //!
