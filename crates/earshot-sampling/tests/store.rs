@@ -105,6 +105,43 @@ async fn sweeps_close_periods_once_even_with_two_replicas() {
     }
 }
 
+/// The daily plan of [`plan`] with a fixed seed, so a test can compute
+/// its draws.
+async fn seeded_plan(store: &Store, tenant: &Tenant, seed: u64, now: i64) -> pb::SamplingPlan {
+    let p = store
+        .create_plan(
+            tenant,
+            &pb::SamplingPlan { seed, ..plan() },
+            "",
+            ("alice", "admin"),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.seed, seed);
+    p
+}
+
+/// One interaction per id for agent-1, a minute apart from `from`.
+fn arrivals(ids: &[String], from: i64) -> Vec<pb::Interaction> {
+    ids.iter()
+        .zip(0..)
+        .map(|(id, n)| interaction(id, "agent-1", from + n * 60_000))
+        .collect()
+}
+
+/// The interactions a close selected, sorted.
+fn picked(closed: &earshot_sampling::store::close::Closed) -> Vec<&str> {
+    let mut got: Vec<&str> = closed
+        .selections
+        .iter()
+        .filter_map(|s| s.interaction.as_ref())
+        .map(|d| d.interaction_id.as_str())
+        .collect();
+    got.sort_unstable();
+    got
+}
+
 /// A close is decided on a read snapshot, then claimed in a write
 /// transaction. When ingest changes the period in between, the close
 /// decides again inside the transaction: the top-up takes the smallest
@@ -117,17 +154,7 @@ async fn a_close_decides_again_when_the_period_changed_after_its_snapshot() {
         let store = open(&storage).await;
         let tenant = Tenant::trusted("acme");
         let now = now_millis();
-        let p = store
-            .create_plan(
-                &tenant,
-                &pb::SamplingPlan { seed: 42, ..plan() },
-                "",
-                ("alice", "admin"),
-                now,
-            )
-            .await
-            .unwrap();
-        assert_eq!(p.seed, 42);
+        let p = seeded_plan(&store, &tenant, 42, now).await;
         let day = now - now.rem_euclid(DAY) - 2 * DAY;
         let first: Vec<String> = (0..40).map(|n| format!("i-{n}")).collect();
         let mut draws: Vec<f64> = first.iter().map(|id| draw(42, id)).collect();
@@ -140,19 +167,13 @@ async fn a_close_decides_again_when_the_period_changed_after_its_snapshot() {
             .filter(|id| draw(42, id) < draws[4])
             .take(3)
             .collect();
-        let batch: Vec<pb::Interaction> = first
-            .iter()
-            .zip(0..)
-            .map(|(id, n)| interaction(id, "agent-1", day + n * 60_000))
-            .collect();
-        store.ingest(&tenant, batch, now).await.unwrap();
+        store
+            .ingest(&tenant, arrivals(&first, day), now)
+            .await
+            .unwrap();
         let closed = store
             .close_period_racing(&tenant, &p.id, day, false, now, async {
-                let batch: Vec<pb::Interaction> = late
-                    .iter()
-                    .zip(0..)
-                    .map(|(id, n)| interaction(id, "agent-1", day + 3_600_000 + n * 60_000))
-                    .collect();
+                let batch = arrivals(&late, day + 3_600_000);
                 let r = store.ingest(&tenant, batch, now).await.unwrap();
                 assert_eq!(r.counts.created, 3);
             })
@@ -166,14 +187,7 @@ async fn a_close_decides_again_when_the_period_changed_after_its_snapshot() {
         all.sort_by(|a, b| a.0.total_cmp(&b.0));
         let mut want: Vec<&str> = all.iter().take(5).map(|(_, id)| id.as_str()).collect();
         want.sort_unstable();
-        let mut got: Vec<&str> = closed
-            .selections
-            .iter()
-            .filter_map(|s| s.interaction.as_ref())
-            .map(|d| d.interaction_id.as_str())
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, want, "{engine:?}");
+        assert_eq!(picked(&closed), want, "{engine:?}");
         assert_eq!(closed.result.top_up_selections, 5, "{engine:?}");
     }
 }
@@ -188,24 +202,13 @@ async fn a_close_without_changes_between_takes_the_smallest_draws_once() {
         let store = open(&storage).await;
         let tenant = Tenant::trusted("acme");
         let now = now_millis();
-        let p = store
-            .create_plan(
-                &tenant,
-                &pb::SamplingPlan { seed: 7, ..plan() },
-                "",
-                ("alice", "admin"),
-                now,
-            )
-            .await
-            .unwrap();
+        let p = seeded_plan(&store, &tenant, 7, now).await;
         let day = now - now.rem_euclid(DAY) - 2 * DAY;
         let ids: Vec<String> = (0..30).map(|n| format!("i-{n}")).collect();
-        let batch: Vec<pb::Interaction> = ids
-            .iter()
-            .zip(0..)
-            .map(|(id, n)| interaction(id, "agent-1", day + n * 60_000))
-            .collect();
-        store.ingest(&tenant, batch, now).await.unwrap();
+        store
+            .ingest(&tenant, arrivals(&ids, day), now)
+            .await
+            .unwrap();
         let closed = store
             .close_period(&tenant, &p.id, day, false, now)
             .await
@@ -214,14 +217,7 @@ async fn a_close_without_changes_between_takes_the_smallest_draws_once() {
         by_draw.sort_by(|a, b| draw(7, a).total_cmp(&draw(7, b)));
         let mut want: Vec<&str> = by_draw.iter().take(5).map(|s| s.as_str()).collect();
         want.sort_unstable();
-        let mut got: Vec<&str> = closed
-            .selections
-            .iter()
-            .filter_map(|s| s.interaction.as_ref())
-            .map(|d| d.interaction_id.as_str())
-            .collect();
-        got.sort_unstable();
-        assert_eq!(got, want, "{engine:?}");
+        assert_eq!(picked(&closed), want, "{engine:?}");
         let again = store
             .close_period(&tenant, &p.id, day, false, now)
             .await
