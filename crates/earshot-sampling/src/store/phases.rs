@@ -31,8 +31,9 @@ pub enum Phase {
     Events,
     /// Committing.
     Commit,
-    /// Closing ended plan periods with their top-ups (the background
-    /// sweep, beside ingest; on SQLite it holds the one writer meanwhile).
+    /// Closing ended plan periods with their top-ups: the background
+    /// sweep, beside ingest (its rescan reads a snapshot; only the claim
+    /// and the top-up's writes take the writer).
     Close,
 }
 
