@@ -687,7 +687,8 @@ impl Store {
 }
 
 /// Every interaction that arrived in `[start, end)` inside a transaction,
-/// in arrival order (period close reads them under its own lock).
+/// in arrival order (period close: on its read snapshot, or again in its
+/// write transaction).
 pub async fn in_range_tx(
     tx: &mut Tx,
     tenant: &Tenant,
